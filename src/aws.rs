@@ -1,0 +1,63 @@
+//! Loading the AWS configuration: done only when there is something to
+//! resolve, so a run without references pays nothing.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::error::Error;
+
+/// Attempts when neither the flag nor `AWS_MAX_ATTEMPTS` says otherwise.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
+/// Check the SDK's retry variables ourselves: aws-config panics on an
+/// invalid `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE`. Returns the
+/// `AWS_MAX_ATTEMPTS` value, which our own retry loop honours.
+///
+/// # Errors
+/// A configuration error naming the variable.
+pub fn check_retry_env() -> Result<Option<u32>, Error> {
+    if let Some(mode) = std::env::var_os("AWS_RETRY_MODE") {
+        let ok = mode.to_str().map(str::trim).is_some_and(|m| {
+            m.eq_ignore_ascii_case("standard") || m.eq_ignore_ascii_case("adaptive")
+        });
+        if !ok {
+            return Err(Error::Config(
+                "AWS_RETRY_MODE must be 'standard' or 'adaptive'".into(),
+            ));
+        }
+    }
+    match std::env::var_os("AWS_MAX_ATTEMPTS") {
+        None => Ok(None),
+        Some(value) => match value
+            .to_str()
+            .map(str::trim)
+            .and_then(|v| v.parse::<u32>().ok())
+        {
+            Some(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(Error::Config(
+                "AWS_MAX_ATTEMPTS must be a whole number of at least 1".into(),
+            )),
+        },
+    }
+}
+
+/// Load the shared configuration: credentials chain, region, endpoint.
+///
+/// # Errors
+/// Invalid retry settings, or no region anywhere.
+pub async fn load_config(region: Option<&str>) -> Result<SdkConfig, Error> {
+    check_retry_env()?;
+    // Setting the retry config here keeps aws-config from parsing (and
+    // panicking on) the retry settings itself; retries are ours.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_owned()));
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(Error::Config(
+            "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region".into(),
+        ));
+    }
+    Ok(config)
+}

@@ -1,0 +1,140 @@
+//! The child: building its environment from the scan and the fetched
+//! values, and replacing this process with it.
+//!
+//! This is the only module that reads secret values, and only to copy them
+//! into the environment handed to `execve`.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use crate::cli::OnMissing;
+use crate::error::{Error, OsReason, UnresolvedVar};
+use crate::resolve::{self, Fetches, VarFailure};
+use crate::scan::{Scan, Var};
+
+/// The environment the child starts with, in the parent's order.
+pub struct ChildEnv {
+    vars: Vec<(OsString, OsString)>,
+}
+
+impl std::fmt::Debug for ChildEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ChildEnv({} variables, values redacted)",
+            self.vars.len()
+        )
+    }
+}
+
+impl ChildEnv {
+    /// The environment of a scan without references: every variable as it was.
+    #[must_use]
+    pub fn unchanged(scan: Scan) -> Self {
+        let vars = scan
+            .vars
+            .into_iter()
+            .map(|var| match var {
+                Var::Plain(name, value) => (name, value),
+                Var::Secret(secret) => (OsString::from(secret.name), secret.original),
+            })
+            .collect();
+        Self { vars }
+    }
+
+    /// Put each fetched value in place of its reference.
+    ///
+    /// # Errors
+    /// With `OnMissing::Fail`, one error naming every unresolved variable;
+    /// a failed call (recorded with `keep_going`) always fails.
+    pub fn build(scan: Scan, fetches: &Fetches, on_missing: OnMissing) -> Result<Self, Error> {
+        let mut vars = Vec::with_capacity(scan.vars.len());
+        let mut unresolved = Vec::new();
+        for var in scan.vars {
+            let secret = match var {
+                Var::Plain(name, value) => {
+                    vars.push((name, value));
+                    continue;
+                }
+                Var::Secret(secret) => secret,
+            };
+            match resolve::value_for(&secret, fetches) {
+                Ok(value) => {
+                    vars.push((OsString::from(&secret.name), OsString::from(value.expose())))
+                }
+                Err(VarFailure::Call(error)) => return Err(Error::Other(error.to_string())),
+                Err(VarFailure::Unresolved(reason)) => {
+                    unresolved.push(UnresolvedVar {
+                        var: secret.name.clone(),
+                        reference: secret.reference.as_str().to_owned(),
+                        reason,
+                    });
+                    if on_missing == OnMissing::Keep {
+                        vars.push((OsString::from(secret.name), secret.original));
+                    }
+                }
+            }
+        }
+        if !unresolved.is_empty() {
+            let error = Error::Unresolved(unresolved);
+            match on_missing {
+                OnMissing::Fail => return Err(error),
+                OnMissing::Keep => eprintln!("psc-exec: warning: {error} (kept as they were)"),
+                OnMissing::Unset => {
+                    eprintln!("psc-exec: warning: {error} (removed from the environment)")
+                }
+            }
+        }
+        Ok(Self { vars })
+    }
+
+    /// Number of variables.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+
+    /// A `Command` for `argv` with exactly this environment. The PATH
+    /// searched is the child's, as in env(1).
+    ///
+    /// # Panics
+    /// When `argv` is empty (the CLI requires a command).
+    #[must_use]
+    pub fn command(self, argv: &[OsString]) -> Command {
+        let (program, args) = argv.split_first().expect("a command");
+        let mut command = Command::new(program);
+        command.args(args).env_clear().envs(self.vars);
+        command
+    }
+}
+
+/// Replace this process with `argv` (execve semantics: same PID, no shell).
+/// std resets the signal mask and SIGPIPE for the new program. Returns only
+/// on failure.
+#[must_use]
+pub fn exec(argv: &[OsString], env: ChildEnv) -> Error {
+    let error = env.command(argv).exec();
+    exec_error(&argv[0], &error)
+}
+
+/// Map a failed exec or spawn to env(1)'s exit codes: 127 not found, 126
+/// otherwise.
+#[must_use]
+pub fn exec_error(program: &std::ffi::OsStr, error: &std::io::Error) -> Error {
+    let program = program.to_string_lossy().into_owned();
+    if error.kind() == std::io::ErrorKind::NotFound {
+        Error::CommandNotFound(program)
+    } else {
+        Error::NotExecutable {
+            program,
+            reason: OsReason(error).to_string(),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Errors of psc-exec and psc, and their exit codes.
+//!
+//! Every message is one line naming what failed and which variables or
+//! parameters; none ever carries a value.
+
+use std::fmt;
+
+use crate::scan::InvalidVar;
+
+/// env(1)'s convention: the launcher itself failed (usage errors included).
+pub const EXIT_FAILURE: u8 = 125;
+/// The command was found but could not be executed.
+pub const EXIT_NOT_EXECUTABLE: u8 = 126;
+/// The command was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+/// Why a reference did not resolve to a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// Parameter Store listed it in `InvalidParameters`.
+    NotFound,
+    /// The value is a JSON object without that key.
+    KeyNotFound(String),
+    /// The reference has a `#key` but the value is not a JSON object.
+    NotJsonObject(String),
+}
+
+impl Unresolved {
+    fn heading(&self) -> &'static str {
+        match self {
+            Self::NotFound => "parameters not found",
+            Self::KeyNotFound(_) => "JSON key not found",
+            Self::NotJsonObject(_) => "value is not a JSON object",
+        }
+    }
+}
+
+/// A variable whose reference did not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnresolvedVar {
+    /// The variable.
+    pub var: String,
+    /// The reference as written.
+    pub reference: String,
+    /// Why.
+    pub reason: Unresolved,
+}
+
+/// The class of a failed call to AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsFailure {
+    /// `AccessDeniedException`: IAM does not allow `ssm:GetParameters`.
+    AccessDenied,
+    /// The parameter's KMS key cannot be used (`InvalidKeyId`, KMS access errors).
+    Kms,
+    /// Throttled until the attempts or the deadline ran out.
+    Throttled,
+    /// 5xx, connection or timeout errors until the attempts or the deadline ran out.
+    Transient,
+    /// Credentials could not be found or were rejected.
+    Credentials,
+    /// The response could not be understood.
+    BadResponse,
+    /// Any other error AWS returned, by its code.
+    Other(String),
+}
+
+/// Everything that can make psc-exec or psc fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command line.
+    #[error("{0}")]
+    Usage(String),
+    /// Invalid configuration (flags, environment, AWS settings).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// References that are not valid, caught before any call.
+    #[error("invalid reference: {}", invalid_list(.0))]
+    InvalidReferences(Vec<InvalidVar>),
+    /// References that did not resolve.
+    #[error("{}", unresolved_list(.0))]
+    Unresolved(Vec<UnresolvedVar>),
+    /// A call to AWS failed.
+    #[error("{}", aws_message(.failure, .names, .detail))]
+    Aws {
+        /// The class of failure.
+        failure: AwsFailure,
+        /// The parameters the failed call asked for.
+        names: Vec<String>,
+        /// Attempts and time spent, or the service's own message.
+        detail: String,
+    },
+    /// The command does not exist.
+    #[error("command not found: {0}")]
+    CommandNotFound(String),
+    /// The command exists but cannot be executed.
+    #[error("cannot execute {program}: {reason}")]
+    NotExecutable {
+        /// The command.
+        program: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// Any other failure, already phrased.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// The documented exit code for this error.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::CommandNotFound(_) => EXIT_NOT_FOUND,
+            Self::NotExecutable { .. } => EXIT_NOT_EXECUTABLE,
+            _ => EXIT_FAILURE,
+        }
+    }
+}
+
+fn invalid_list(invalid: &[InvalidVar]) -> String {
+    let items: Vec<String> = invalid
+        .iter()
+        .map(|v| format!("{}: {}", v.name, v.error))
+        .collect();
+    items.join("; ")
+}
+
+fn unresolved_list(unresolved: &[UnresolvedVar]) -> String {
+    let mut groups: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for item in unresolved {
+        let entry = match &item.reason {
+            Unresolved::NotFound => format!("{} -> {}", item.var, item.reference),
+            Unresolved::KeyNotFound(key) | Unresolved::NotJsonObject(key) => {
+                format!("key '{key}' in {} -> {}", item.var, item.reference)
+            }
+        };
+        let heading = item.reason.heading();
+        match groups.iter_mut().find(|(h, _)| *h == heading) {
+            Some((_, entries)) => entries.push(entry),
+            None => groups.push((heading, vec![entry])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|(heading, entries)| format!("{heading}: {}", entries.join(", ")))
+        .collect();
+    parts.join("; ")
+}
+
+fn aws_message(failure: &AwsFailure, names: &[String], detail: &str) -> String {
+    let names = names.join(", ");
+    let with_detail = |s: String| {
+        if detail.is_empty() {
+            s
+        } else {
+            format!("{s} ({detail})")
+        }
+    };
+    match failure {
+        AwsFailure::AccessDenied => {
+            with_detail(format!("access denied to ssm:GetParameters for {names}"))
+        }
+        AwsFailure::Kms => with_detail(format!("KMS key not accessible for {names}")),
+        AwsFailure::Throttled => format!("throttled: {detail}; parameters: {names}"),
+        AwsFailure::Transient => {
+            format!("Parameter Store unavailable: {detail}; parameters: {names}")
+        }
+        AwsFailure::Credentials => format!("no usable AWS credentials: {detail}"),
+        AwsFailure::BadResponse => with_detail(format!(
+            "malformed response from Parameter Store for {names}"
+        )),
+        AwsFailure::Other(code) => {
+            with_detail(format!("{code} from ssm:GetParameters for {names}"))
+        }
+    }
+}
+
+/// A one-line rendering of an I/O error without Rust's `(os error N)` suffix.
+pub(crate) struct OsReason<'a>(pub &'a std::io::Error);
+
+impl fmt::Display for OsReason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        f.write_str(text)
+    }
+}

@@ -1,0 +1,103 @@
+//! psc-exec: parse, scan, resolve on a current-thread runtime, exec.
+//! Every error maps to one line on stderr and a documented exit code.
+
+use std::convert::Infallible;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use psc_exec::child::{self, ChildEnv};
+use psc_exec::cli::Cli;
+use psc_exec::error::{EXIT_FAILURE, Error};
+use psc_exec::resolve::{self, Settings};
+use psc_exec::{aws, scan};
+
+fn main() -> ExitCode {
+    psc_exec::install_panic_hook("psc-exec");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Err(error)) => {
+            eprintln!("psc-exec: {error}");
+            ExitCode::from(error.exit_code())
+        }
+        Err(_) => ExitCode::from(EXIT_FAILURE),
+    }
+}
+
+/// clap prints help and version itself (exit 0); a usage error is one line
+/// and exit 125, like env(1).
+fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = error.render().to_string();
+    let line = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid usage")
+        .trim_start_matches("error: ");
+    eprintln!("psc-exec: {line} (see psc-exec --help)");
+    ExitCode::from(EXIT_FAILURE)
+}
+
+fn run(cli: Cli) -> Result<Infallible, Error> {
+    if cli.command.is_empty() {
+        return Err(Error::Usage(
+            "no command given (usage: psc-exec [OPTIONS] -- COMMAND [ARGS...])".into(),
+        ));
+    }
+    let scan = scan::scan(std::env::vars_os()).map_err(Error::InvalidReferences)?;
+    psc_exec::forbid_sensitive_logging();
+    psc_exec::init_logging("PSC_EXEC_LOG", cli.verbose);
+
+    if !scan.has_secrets() {
+        // Local development: no references, no AWS configuration, no network.
+        tracing::debug!("no references; exec at once");
+        return Err(child::exec(&cli.command, ChildEnv::unchanged(scan)));
+    }
+
+    let references: Vec<_> = scan.secrets().map(|s| s.reference.clone()).collect();
+    tracing::info!(
+        variables = references.len(),
+        names = ?scan.secrets().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        "resolving references"
+    );
+    let fetches = {
+        let runtime = psc_exec::runtime()?;
+        runtime.block_on(async {
+            let max_attempts = match cli.max_attempts {
+                Some(n) => n,
+                None => aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
+            };
+            if let Some(splay) = cli.splay {
+                let pause = Duration::from_millis(fastrand::u64(
+                    0..=u64::try_from(splay.as_millis()).unwrap_or(u64::MAX),
+                ));
+                tracing::debug!(pause_ms = pause.as_millis(), "splay");
+                tokio::time::sleep(pause).await;
+            }
+            let config = aws::load_config(cli.region.as_deref()).await?;
+            let region = config.region().map(ToString::to_string).unwrap_or_default();
+            let batches = resolve::plan(&references, &region);
+            let settings = Settings {
+                max_attempts,
+                timeout: cli.timeout,
+                attempt_timeout: cli.attempt_timeout,
+                ..Settings::default()
+            };
+            resolve::fetch(&config, batches, &settings).await
+        })?
+        // The runtime is dropped here: its worker threads end before exec.
+    };
+    let env = ChildEnv::build(scan, &fetches, cli.on_missing)?;
+    drop(fetches);
+    Err(child::exec(&cli.command, env))
+}

@@ -1,0 +1,668 @@
+//! Resolution: batching references into `GetParameters` calls, running them
+//! concurrently with retries, and mapping the answers back by name.
+//!
+//! This module talks to Parameter Store and never touches the process: it
+//! returns [`Fetches`], which the child module turns into an environment.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_ssm::Client;
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::operation::get_parameters::{GetParametersError, GetParametersOutput};
+use aws_sdk_ssm::types::Parameter;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::error::{AwsFailure, Error, Unresolved};
+use crate::reference::{Reference, Target};
+use crate::scan::SecretVar;
+use crate::secret::SecretValue;
+
+/// `GetParameters` takes at most 10 names per call.
+pub const BATCH_SIZE: usize = 10;
+
+/// How resolution behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// Deadline for the whole resolution, retries included.
+    pub timeout: Duration,
+    /// Deadline for one attempt, so one stalled connection cannot eat the whole timeout.
+    pub attempt_timeout: Duration,
+    /// Record failed calls per reference instead of stopping at the first (`--check`).
+    pub keep_going: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            // Eight calls in flight cover 80 references in one round trip,
+            // without opening a connection per batch for large environments.
+            concurrency: 8,
+            max_attempts: 10,
+            timeout: Duration::from_secs(60),
+            attempt_timeout: Duration::from_secs(5),
+            keep_going: false,
+        }
+    }
+}
+
+/// One `GetParameters` call's worth of references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The region for this call; `None` is the configured region.
+    pub region: Option<String>,
+    /// At most [`BATCH_SIZE`] references, no two with the same identity.
+    pub refs: Vec<Reference>,
+}
+
+/// Plan the calls: deduplicate, group by region, and split into batches of
+/// at most ten where no two requests share an identity (a response names a
+/// parameter without its selector, so two forms of one name in one call
+/// could not be told apart).
+///
+/// For `n` requests in a region whose most repeated identity has `k` forms,
+/// this makes `max(ceil(n / 10), k)` calls, which is the least possible.
+#[must_use]
+pub fn plan<'a, I>(refs: I, default_region: &str) -> Vec<Batch>
+where
+    I: IntoIterator<Item = &'a Reference>,
+{
+    // BTreeMaps keep the plan deterministic.
+    let mut by_region: BTreeMap<Option<String>, BTreeMap<String, Reference>> = BTreeMap::new();
+    for reference in refs {
+        let fetched = reference.without_key();
+        let region = fetched
+            .region()
+            .filter(|r| *r != default_region)
+            .map(str::to_owned);
+        by_region
+            .entry(region)
+            .or_default()
+            .entry(fetched.request_name())
+            .or_insert(fetched);
+    }
+    let mut batches = Vec::new();
+    for (region, unique) in by_region {
+        let mut requests: Vec<Reference> = unique.into_values().collect();
+        // Members of one identity are contiguous, so dealing the list out
+        // round-robin puts each of them in a different batch.
+        requests.sort_by_key(Reference::identity);
+        let mut largest = 0;
+        let mut run = 0;
+        for (i, r) in requests.iter().enumerate() {
+            run = if i > 0 && requests[i - 1].identity() == r.identity() {
+                run + 1
+            } else {
+                1
+            };
+            largest = largest.max(run);
+        }
+        let count = requests.len().div_ceil(BATCH_SIZE).max(largest);
+        let mut dealt: Vec<Vec<Reference>> = vec![Vec::new(); count];
+        for (i, r) in requests.into_iter().enumerate() {
+            dealt[i % count].push(r);
+        }
+        batches.extend(dealt.into_iter().map(|refs| Batch {
+            region: region.clone(),
+            refs,
+        }));
+    }
+    batches
+}
+
+/// A fetched parameter: its value and what `--check` shows of it.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The decrypted value.
+    pub value: SecretValue,
+    /// `String`, `StringList` or `SecureString`.
+    pub kind: String,
+    /// The version returned.
+    pub version: i64,
+}
+
+/// What became of one fetched reference.
+#[derive(Debug)]
+pub enum Fetch {
+    /// Parameter Store returned it.
+    Found(Fetched),
+    /// Parameter Store listed it in `InvalidParameters`.
+    Missing,
+    /// Its call failed (only recorded with `keep_going`).
+    Failed(Arc<Error>),
+}
+
+/// The outcome of all calls, keyed by the reference without its `#key`.
+#[derive(Debug, Default)]
+pub struct Fetches {
+    results: HashMap<Reference, Fetch>,
+    /// Calls made, retries included.
+    pub calls: usize,
+}
+
+impl Fetches {
+    /// The outcome for a reference (its `#key` is ignored).
+    #[must_use]
+    pub fn get(&self, reference: &Reference) -> Option<&Fetch> {
+        self.results.get(&reference.without_key())
+    }
+
+    /// Move the outcomes out, dropping nothing but the map.
+    pub fn into_results(self) -> HashMap<Reference, Fetch> {
+        self.results
+    }
+}
+
+/// Run the planned batches, at most `settings.concurrency` at once.
+///
+/// # Errors
+/// The first failed call, unless `settings.keep_going` is set.
+pub async fn fetch(
+    config: &SdkConfig,
+    batches: Vec<Batch>,
+    settings: &Settings,
+) -> Result<Fetches, Error> {
+    let started = Instant::now();
+    let deadline = started + settings.timeout;
+    let mut clients: HashMap<Option<String>, Client> = HashMap::new();
+    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let batch_count = batches.len();
+    for batch in batches {
+        let client = clients
+            .entry(batch.region.clone())
+            .or_insert_with(|| client_for(config, batch.region.as_deref()))
+            .clone();
+        let permits = Arc::clone(&permits);
+        let settings = settings.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            call_with_retries(&client, batch, &settings, deadline).await
+        });
+    }
+    let mut fetches = Fetches::default();
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined.map_err(|e| Error::Other(format!("resolution task failed: {e}")))?;
+        fetches.calls += outcome.calls;
+        match outcome.result {
+            Ok(results) => fetches.results.extend(results),
+            Err(error) if settings.keep_going => {
+                let error = Arc::new(error);
+                for reference in outcome.refs {
+                    fetches
+                        .results
+                        .insert(reference, Fetch::Failed(Arc::clone(&error)));
+                }
+            }
+            // Dropping the JoinSet aborts the calls still in flight.
+            Err(error) => return Err(error),
+        }
+    }
+    tracing::info!(
+        references = fetches.results.len(),
+        batches = batch_count,
+        calls = fetches.calls,
+        elapsed_ms = started.elapsed().as_millis(),
+        "resolved"
+    );
+    Ok(fetches)
+}
+
+/// A client for the given region (or the configured one), with the SDK's own
+/// retries off: ours are bounded by the overall deadline.
+#[must_use]
+pub fn client_for(config: &SdkConfig, region: Option<&str>) -> Client {
+    let mut builder = aws_sdk_ssm::config::Builder::from(config)
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    if let Some(region) = region {
+        builder = builder.region(aws_config::Region::new(region.to_owned()));
+    }
+    Client::from_conf(builder.build())
+}
+
+struct BatchOutcome {
+    refs: Vec<Reference>,
+    calls: usize,
+    result: Result<Vec<(Reference, Fetch)>, Error>,
+}
+
+/// Exponential backoff with full jitter: first ceiling 100 ms, doubling,
+/// capped at 5 s. Under a shared throttle, full jitter spreads a fleet's
+/// retries over the window instead of synchronising them.
+fn backoff(attempt: u32) -> Duration {
+    const BASE_MS: u64 = 100;
+    const CAP_MS: u64 = 5_000;
+    let ceiling = BASE_MS.saturating_mul(1 << attempt.min(16)).min(CAP_MS);
+    Duration::from_millis(fastrand::u64(0..=ceiling))
+}
+
+async fn call_with_retries(
+    client: &Client,
+    batch: Batch,
+    settings: &Settings,
+    deadline: Instant,
+) -> BatchOutcome {
+    let names: Vec<String> = batch.refs.iter().map(Reference::request_name).collect();
+    let started = Instant::now();
+    let mut attempt = 0;
+    let result = loop {
+        attempt += 1;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let limit = remaining.min(settings.attempt_timeout);
+        let request = client
+            .get_parameters()
+            .set_names(Some(names.clone()))
+            .with_decryption(true)
+            .send();
+        let failure = match tokio::time::timeout(limit, request).await {
+            Ok(Ok(output)) => break match_response(&batch.refs, output),
+            Ok(Err(error)) => classify(error),
+            Err(_) => Failure {
+                class: AwsFailure::Transient,
+                retryable: true,
+                detail: format!("no answer within {}", humantime::format_duration(limit)),
+            },
+        };
+        tracing::debug!(
+            attempt,
+            names = names.len(),
+            class = ?failure.class,
+            "GetParameters failed"
+        );
+        let pause = backoff(attempt);
+        let out_of_attempts = attempt >= settings.max_attempts;
+        let out_of_time = Instant::now() + pause >= deadline;
+        if !failure.retryable || out_of_attempts || out_of_time {
+            let detail = if failure.retryable {
+                let why = if out_of_attempts {
+                    "gave up"
+                } else {
+                    "deadline reached"
+                };
+                format!(
+                    "{why} after {attempt} attempt{} over {:.1}s: {}",
+                    if attempt == 1 { "" } else { "s" },
+                    started.elapsed().as_secs_f64(),
+                    failure.detail
+                )
+            } else {
+                failure.detail
+            };
+            break Err(Error::Aws {
+                failure: failure.class,
+                names: names.clone(),
+                detail,
+            });
+        }
+        tokio::time::sleep(pause).await;
+    };
+    tracing::debug!(
+        names = ?names,
+        attempts = attempt,
+        elapsed_ms = started.elapsed().as_millis(),
+        ok = result.is_ok(),
+        "GetParameters"
+    );
+    BatchOutcome {
+        refs: batch.refs,
+        calls: attempt as usize,
+        result,
+    }
+}
+
+struct Failure {
+    class: AwsFailure,
+    retryable: bool,
+    detail: String,
+}
+
+/// Sort an SDK error into a class, by type and error code, never by text.
+fn classify(
+    error: SdkError<GetParametersError, aws_sdk_ssm::config::http::HttpResponse>,
+) -> Failure {
+    let transient = |detail: &str| Failure {
+        class: AwsFailure::Transient,
+        retryable: true,
+        detail: detail.to_owned(),
+    };
+    if matches!(error, SdkError::ConstructionFailure(_)) {
+        // Credential resolution failures surface here; their text names
+        // the providers tried, never a value.
+        return Failure {
+            class: AwsFailure::Credentials,
+            retryable: false,
+            detail: one_line(&aws_sdk_ssm::error::DisplayErrorContext(&error).to_string()),
+        };
+    }
+    match error {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let err = service.into_err();
+            let code = err.code().unwrap_or("UnknownError").to_owned();
+            let message = err.message().unwrap_or_default().to_owned();
+            let (class, retryable) = match code.as_str() {
+                "ThrottlingException"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded"
+                | "Throttling"
+                | "ThrottledException" => (AwsFailure::Throttled, true),
+                "AccessDeniedException" => (AwsFailure::AccessDenied, false),
+                "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException"
+                | "InvalidClientTokenId"
+                | "MissingAuthenticationToken" => (AwsFailure::Credentials, false),
+                _ if matches!(err, GetParametersError::InvalidKeyId(_))
+                    || code.starts_with("KMS") =>
+                {
+                    (AwsFailure::Kms, false)
+                }
+                _ if status == 429 => (AwsFailure::Throttled, true),
+                _ if matches!(err, GetParametersError::InternalServerError(_)) || status >= 500 => {
+                    (AwsFailure::Transient, true)
+                }
+                _ => (AwsFailure::Other(code.clone()), false),
+            };
+            let detail = match (&class, message.is_empty()) {
+                (AwsFailure::Throttled | AwsFailure::Transient, _) => {
+                    format!("{code} (HTTP {status})")
+                }
+                (_, true) => code,
+                (_, false) => format!("{code}: {}", one_line(&message)),
+            };
+            Failure {
+                class,
+                retryable,
+                detail,
+            }
+        }
+        SdkError::TimeoutError(_) => transient("timed out"),
+        SdkError::DispatchFailure(failure) => {
+            if failure.is_timeout() {
+                transient("connection timed out")
+            } else if failure.is_io() {
+                transient("connection failed")
+            } else if failure.is_user() {
+                Failure {
+                    class: AwsFailure::Other("request failed".into()),
+                    retryable: false,
+                    detail: String::new(),
+                }
+            } else {
+                transient("connection failed")
+            }
+        }
+        SdkError::ResponseError(response) => {
+            let status = response.raw().status().as_u16();
+            if status == 429 {
+                Failure {
+                    class: AwsFailure::Throttled,
+                    retryable: true,
+                    detail: "HTTP 429".into(),
+                }
+            } else if status >= 500 {
+                transient(&format!("HTTP {status}"))
+            } else {
+                // Never include the body: it could hold values.
+                Failure {
+                    class: AwsFailure::BadResponse,
+                    retryable: false,
+                    detail: format!(
+                        "HTTP {status}, body could not be read as a GetParameters response"
+                    ),
+                }
+            }
+        }
+        other => Failure {
+            class: AwsFailure::Other("request failed".into()),
+            retryable: false,
+            detail: one_line(&format!(
+                "{}",
+                aws_sdk_ssm::error::DisplayErrorContext(&other)
+            )),
+        },
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The identity a name in a response stands for (see [`Reference::identity`]).
+fn identity_of(name: &str) -> String {
+    Reference::parse(name).map_or_else(|_| name.to_owned(), |r| r.identity())
+}
+
+/// Map a response back to the requests, by name (never by position).
+fn match_response(
+    refs: &[Reference],
+    output: GetParametersOutput,
+) -> Result<Vec<(Reference, Fetch)>, Error> {
+    let bad = |detail: String| Error::Aws {
+        failure: AwsFailure::BadResponse,
+        names: refs.iter().map(Reference::request_name).collect(),
+        detail,
+    };
+    let mut slots: Vec<Option<Fetch>> = refs.iter().map(|_| None).collect();
+    let find = |name: &str, arn: Option<&str>| -> Option<usize> {
+        refs.iter()
+            .position(|r| match r.target() {
+                Target::Arn { arn: wanted, .. } => {
+                    arn.is_some_and(|a| a == wanted || a.starts_with(&format!("{wanted}:")))
+                        || name == wanted
+                }
+                _ => false,
+            })
+            .or_else(|| {
+                refs.iter()
+                    .position(|r| r.request_name() == name || r.base_name() == name)
+            })
+            .or_else(|| {
+                let identity = identity_of(name);
+                refs.iter().position(|r| r.identity() == identity)
+            })
+    };
+    for parameter in output.parameters.unwrap_or_default() {
+        let Parameter {
+            name,
+            r#type,
+            value,
+            version,
+            arn,
+            ..
+        } = parameter;
+        let Some(name) = name else {
+            return Err(bad("a parameter without a name".into()));
+        };
+        let Some(index) = find(&name, arn.as_deref()) else {
+            tracing::debug!(%name, "ignoring a parameter that was not asked for");
+            continue;
+        };
+        let Some(value) = value else {
+            return Err(bad(format!("{name} came back without a value")));
+        };
+        if slots[index].is_some() {
+            return Err(bad(format!("{name} came back twice")));
+        }
+        slots[index] = Some(Fetch::Found(Fetched {
+            value: SecretValue::new(value),
+            kind: r#type.map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned()),
+            version,
+        }));
+    }
+    for name in output.invalid_parameters.unwrap_or_default() {
+        if let Some(index) = find(&name, None) {
+            slots[index].get_or_insert(Fetch::Missing);
+        }
+    }
+    let mut results = Vec::with_capacity(refs.len());
+    for (reference, slot) in refs.iter().zip(slots) {
+        let Some(fetch) = slot else {
+            return Err(bad(format!(
+                "{} is neither in Parameters nor in InvalidParameters",
+                reference.request_name()
+            )));
+        };
+        results.push((reference.clone(), fetch));
+    }
+    Ok(results)
+}
+
+/// The value for one variable: the fetched value, or one key of it.
+///
+/// # Errors
+/// Why the variable has no value: a missing parameter or key, or the failed
+/// call (recorded with `keep_going`).
+pub fn value_for(var: &SecretVar, fetches: &Fetches) -> Result<SecretValue, VarFailure> {
+    match fetches.get(&var.reference) {
+        None | Some(Fetch::Missing) => Err(VarFailure::Unresolved(Unresolved::NotFound)),
+        Some(Fetch::Failed(error)) => Err(VarFailure::Call(Arc::clone(error))),
+        Some(Fetch::Found(fetched)) => match var.reference.key() {
+            None => Ok(SecretValue::new(fetched.value.expose().to_owned())),
+            Some(key) => extract_key(&fetched.value, key).map_err(VarFailure::Unresolved),
+        },
+    }
+}
+
+/// Why a variable has no value.
+#[derive(Debug, Clone)]
+pub enum VarFailure {
+    /// Missing parameter or key.
+    Unresolved(Unresolved),
+    /// Its call failed.
+    Call(Arc<Error>),
+}
+
+/// One top-level key of a JSON object: a string as-is, any other JSON value
+/// as its compact JSON text.
+///
+/// # Errors
+/// The value is not a JSON object, or has no such key.
+pub fn extract_key(value: &SecretValue, key: &str) -> Result<SecretValue, Unresolved> {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(value.expose()) else {
+        return Err(Unresolved::NotJsonObject(key.to_owned()));
+    };
+    match object.remove(key) {
+        None => Err(Unresolved::KeyNotFound(key.to_owned())),
+        Some(serde_json::Value::String(text)) => Ok(SecretValue::new(text)),
+        Some(other) => Ok(SecretValue::new(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(texts: &[&str]) -> Vec<Reference> {
+        texts.iter().map(|t| Reference::parse(t).unwrap()).collect()
+    }
+
+    #[test]
+    fn plan_makes_ceil_n_over_ten_calls() {
+        for n in [1_usize, 9, 10, 11, 31, 100, 1000] {
+            let texts: Vec<String> = (0..n).map(|i| format!("/p/n{i}")).collect();
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let batches = plan(&refs(&texts), "us-east-1");
+            assert_eq!(batches.len(), n.div_ceil(10), "n = {n}");
+            assert!(
+                batches
+                    .iter()
+                    .all(|b| !b.refs.is_empty() && b.refs.len() <= 10)
+            );
+            assert_eq!(batches.iter().map(|b| b.refs.len()).sum::<usize>(), n);
+        }
+    }
+
+    #[test]
+    fn plan_deduplicates_and_ignores_keys() {
+        let batches = plan(&refs(&["/a", "/a", "/a#k", "/b#x", "/b#y"]), "us-east-1");
+        assert_eq!(batches.len(), 1);
+        let names: Vec<String> = batches[0]
+            .refs
+            .iter()
+            .map(Reference::request_name)
+            .collect();
+        assert_eq!(names, ["/a", "/b"]);
+    }
+
+    #[test]
+    fn plan_never_puts_two_forms_of_one_name_in_a_call() {
+        let batches = plan(
+            &refs(&[
+                "/x/a",
+                "/x/a:1",
+                "/x/a:live",
+                "/b",
+                "a",
+                "/aws/reference/secretsmanager/a",
+            ]),
+            "us-east-1",
+        );
+        // "/x/a" has 3 forms; "/b" and "b" are one parameter, and the secret
+        // "a" shares its identity with the parameter "a".
+        assert_eq!(batches.len(), 3);
+        for batch in &batches {
+            let mut identities: Vec<String> = batch.refs.iter().map(Reference::identity).collect();
+            let before = identities.len();
+            identities.sort();
+            identities.dedup();
+            assert_eq!(identities.len(), before, "{batch:?}");
+        }
+        let total: usize = batches.iter().map(|b| b.refs.len()).sum();
+        assert_eq!(total, 6);
+        let five = plan(
+            &refs(&[
+                "/a",
+                "a:1",
+                "/a:2",
+                "a:3",
+                "/aws/reference/secretsmanager/a",
+            ]),
+            "r",
+        );
+        assert_eq!(five.len(), 5, "'/a' and 'a' are one parameter");
+    }
+
+    #[test]
+    fn plan_groups_arns_by_region() {
+        let batches = plan(
+            &refs(&[
+                "/local",
+                "arn:aws:ssm:us-east-1:111122223333:parameter/same",
+                "arn:aws:ssm:eu-west-1:111122223333:parameter/other",
+            ]),
+            "us-east-1",
+        );
+        let regions: Vec<Option<&str>> = batches.iter().map(|b| b.region.as_deref()).collect();
+        assert_eq!(regions, [None, Some("eu-west-1")]);
+        assert_eq!(batches[0].refs.len(), 2);
+    }
+
+    #[test]
+    fn extracts_keys() {
+        let value = SecretValue::new(
+            r#"{"user":"admin","port":5432,"nested":{"b":1,"a":[true,null]}}"#.into(),
+        );
+        assert_eq!(extract_key(&value, "user").unwrap().expose(), "admin");
+        assert_eq!(extract_key(&value, "port").unwrap().expose(), "5432");
+        assert_eq!(
+            extract_key(&value, "nested").unwrap().expose(),
+            r#"{"b":1,"a":[true,null]}"#
+        );
+        assert_eq!(
+            extract_key(&value, "missing").unwrap_err(),
+            Unresolved::KeyNotFound("missing".into())
+        );
+        assert_eq!(
+            extract_key(&SecretValue::new("[1]".into()), "k").unwrap_err(),
+            Unresolved::NotJsonObject("k".into())
+        );
+    }
+}

@@ -29,7 +29,7 @@ use tracing_subscriber::EnvFilter;
 /// Set up logging to stderr.
 ///
 /// `verbose` (the count of `-v`) sets this crate's level: warn, info, debug,
-/// trace; other crates stay at warn. The variable `env_var`, when set, is a
+/// trace; other crates (the SDK) only show errors. The variable `env_var`, when set, is a
 /// full tracing filter and wins. The writer is stderr, unbuffered: exec runs
 /// no destructors, so a buffered writer would lose the last lines.
 pub fn init_logging(env_var: &str, verbose: u8) {
@@ -43,7 +43,7 @@ pub fn init_logging(env_var: &str, verbose: u8) {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .and_then(|v| EnvFilter::try_new(v).ok())
-        .unwrap_or_else(|| EnvFilter::new(format!("warn,psc_exec={level},psc={level}")));
+        .unwrap_or_else(|| EnvFilter::new(format!("error,psc_exec={level},psc={level}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

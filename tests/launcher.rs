@@ -1,0 +1,423 @@
+//! psc-exec end to end: the real binary against moto_server.
+
+mod support;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+
+use support::{Moto, Tripwire, cmd, contains, prefix, run};
+
+fn psc_exec(moto: &Moto) -> std::process::Command {
+    cmd("psc-exec", &moto.endpoint())
+}
+
+/// The seed's example: VAR3 is not stored.
+#[test]
+fn missing_parameter_fails_closed_and_keep_passes_it_through() {
+    require_moto!();
+    let moto = Moto::shared();
+    // The issue's own names; no other test uses `staging.test.`.
+    for (name, value) in [
+        ("staging.test.VAR1", "value one"),
+        ("staging.test.VAR2", "two 'quoted'"),
+        ("staging.test.VAR4", "four\nlines"),
+        (
+            "staging.myservice.db_url",
+            "mongodb://admin:pw@db:27017/app",
+        ),
+    ] {
+        moto.put(name, value);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("child-ran");
+    let with_env = |command: &mut std::process::Command| {
+        command
+            .env("VAR1", "SECRET staging.test.VAR1")
+            .env("VAR2", "SECRET staging.test.VAR2")
+            .env("VAR3", "SECRET staging.test.VAR3")
+            .env("VAR4", "SECRET staging.test.VAR4")
+            .env("LOG_LEVEL", "debug")
+            .env("DB_URL", "SECRET staging.myservice.db_url");
+    };
+
+    let mut failing = psc_exec(moto);
+    with_env(&mut failing);
+    failing.args(["--", "touch"]).arg(&marker);
+    let out = run(&mut failing);
+    out.assert_code(125).assert_one_line_error("psc-exec");
+    assert_eq!(
+        out.stderr(),
+        "psc-exec: parameters not found: VAR3 -> staging.test.VAR3\n"
+    );
+    assert!(!marker.exists(), "the child ran");
+
+    let mut keeping = psc_exec(moto);
+    with_env(&mut keeping);
+    keeping.args(["--on-missing", "keep", "--", "env", "-0"]);
+    let out = run(&mut keeping);
+    out.assert_code(0);
+    let env = out.env0();
+    let get = |k: &str| env.get(&OsString::from(k)).cloned().unwrap_or_default();
+    assert_eq!(get("VAR1"), "value one");
+    assert_eq!(get("VAR2"), "two 'quoted'");
+    assert_eq!(get("VAR3"), "SECRET staging.test.VAR3");
+    assert_eq!(get("VAR4"), "four\nlines");
+    assert_eq!(get("LOG_LEVEL"), "debug");
+    assert_eq!(get("DB_URL"), "mongodb://admin:pw@db:27017/app");
+    assert_eq!(
+        out.stderr(),
+        "psc-exec: warning: parameters not found: VAR3 -> staging.test.VAR3 (kept as they were)\n"
+    );
+
+    // The same through the environment variable, and `unset`.
+    let mut unsetting = psc_exec(moto);
+    with_env(&mut unsetting);
+    unsetting
+        .env("PSC_EXEC_ON_MISSING", "unset")
+        .args(["env", "-0"]);
+    let out = run(&mut unsetting);
+    out.assert_code(0);
+    let env = out.env0();
+    assert!(!env.contains_key(&OsString::from("VAR3")), "{out}");
+    assert_eq!(env[&OsString::from("VAR1")], "value one");
+}
+
+#[test]
+fn every_missing_parameter_is_named_in_one_line() {
+    require_moto!();
+    let moto = Moto::shared();
+    let p = prefix("many-missing");
+    moto.put(&format!("{p}/here"), "x");
+    let out = run(psc_exec(moto)
+        .env("A_HERE", format!("SECRET {p}/here"))
+        .env("B_GONE", format!("SECRET {p}/gone"))
+        .env("C_GONE", format!("SECRET  {p}/also-gone:3 "))
+        .args(["--", "true"]));
+    out.assert_code(125).assert_one_line_error("psc-exec");
+    let stderr = out.stderr();
+    assert!(stderr.contains(&format!("B_GONE -> {p}/gone")), "{out}");
+    assert!(
+        stderr.contains(&format!("C_GONE -> {p}/also-gone:3")),
+        "{out}"
+    );
+    assert!(!stderr.contains("A_HERE"), "{out}");
+}
+
+#[test]
+fn values_reach_the_child_byte_exact() {
+    require_moto!();
+    let moto = Moto::shared();
+    let p = prefix("exact");
+    let big: String = (0..4096)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let values = [
+        ("SPACES", "  leading and trailing  "),
+        ("QUOTES", r#"it's "quoted" `back`"#),
+        ("SUBST", "$(touch pwned) ${HOME} `touch pwned2`"),
+        ("NEWLINE", "line one\nline two\n"),
+        ("EQUALS", "a=b=c"),
+        ("UNICODE", "pässwörd ✓ 秘密 🔑"),
+        ("BIG", big.as_str()),
+    ];
+    let mut command = psc_exec(moto);
+    for (var, value) in values {
+        let name = format!("{p}/{}", var.to_lowercase());
+        moto.put(&name, value);
+        command.env(var, format!("SECRET {name}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    command
+        .current_dir(dir.path())
+        .env(
+            "PLAIN_RAW",
+            OsString::from_vec(b"\xff\xfe not utf-8 = ok".to_vec()),
+        )
+        .args(["--", "env", "-0"]);
+    let out = run(&mut command);
+    out.assert_code(0);
+    let env = out.env0();
+    for (var, value) in values {
+        assert_eq!(
+            env.get(&OsString::from(var)).map(|v| v.as_encoded_bytes()),
+            Some(value.as_bytes()),
+            "{var}"
+        );
+    }
+    assert_eq!(
+        env[&OsString::from("PLAIN_RAW")].as_encoded_bytes(),
+        b"\xff\xfe not utf-8 = ok"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a file appeared"
+    );
+}
+
+/// 35 variables, 31 distinct references: exactly ceil(31/10) = 4 calls.
+#[test]
+fn distinct_references_cost_ceil_n_over_ten_calls() {
+    require_moto!();
+    let moto = Moto::start();
+    let p = prefix("batch");
+    let mut command = psc_exec(&moto);
+    for i in 0..31 {
+        moto.put(&format!("{p}/p{i:02}"), &format!("value-{i}"));
+    }
+    for i in 0..35 {
+        command.env(format!("VAR_{i:02}"), format!("SECRET {p}/p{:02}", i % 31));
+    }
+    moto.start_recording();
+    let out = run(command.args(["--", "env", "-0"]));
+    out.assert_code(0);
+    let env = out.env0();
+    for i in 0..35 {
+        assert_eq!(
+            env[&OsString::from(format!("VAR_{i:02}"))],
+            format!("value-{}", i % 31).as_str()
+        );
+    }
+    assert_eq!(moto.count_calls("AmazonSSM.GetParameters"), 4);
+    assert_eq!(moto.recorded_targets().len(), 4, "no other calls");
+}
+
+#[test]
+fn the_child_replaces_psc_exec() {
+    require_moto!();
+    let moto = Moto::shared();
+    let p = prefix("pid");
+    moto.put(&format!("{p}/v"), "x");
+    let child = psc_exec(moto)
+        .env("V", format!("SECRET {p}/v"))
+        .args(["sh", "-c", "echo $$; exit 42"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        pid.to_string()
+    );
+    assert_eq!(output.status.code(), Some(42));
+
+    let out =
+        run(psc_exec(moto)
+            .env("V", format!("SECRET {p}/v"))
+            .args(["sh", "-c", "kill -TERM $$"]));
+    assert_eq!(out.0.status.signal(), Some(15), "{out}");
+}
+
+#[test]
+fn exit_codes_for_commands_that_cannot_run() {
+    require_moto!();
+    let moto = Moto::shared();
+    let p = prefix("exec-errors");
+    moto.put(&format!("{p}/v"), "x");
+    let dir = tempfile::tempdir().unwrap();
+    let not_executable = dir.path().join("script.sh");
+    std::fs::write(&not_executable, "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(&not_executable, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for with_reference in [false, true] {
+        let mut base = psc_exec(moto);
+        if with_reference {
+            base.env("V", format!("SECRET {p}/v"));
+        }
+        let out = run(cmd_clone(&base).args(["--", "no-such-command-psc"]));
+        out.assert_code(127).assert_one_line_error("psc-exec");
+        assert!(out.stderr().contains("no-such-command-psc"), "{out}");
+        let out = run(cmd_clone(&base).arg("--").arg(&not_executable));
+        out.assert_code(126).assert_one_line_error("psc-exec");
+        let out = run(cmd_clone(&base).arg("--").arg(dir.path()));
+        out.assert_code(126).assert_one_line_error("psc-exec");
+    }
+}
+
+fn cmd_clone(base: &std::process::Command) -> std::process::Command {
+    let mut command = std::process::Command::new(base.get_program());
+    command.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            command.env(k, v);
+        }
+    }
+    command
+}
+
+#[test]
+fn usage_errors_exit_125_with_one_line() {
+    let tripwire = Tripwire::new();
+    for args in [
+        &[][..],
+        &["--no-such-flag", "true"],
+        &["--on-missing", "maybe", "true"],
+        &["--timeout", "soon", "true"],
+    ] {
+        let out = run(cmd("psc-exec", &tripwire.endpoint()).args(args));
+        out.assert_code(125).assert_one_line_error("psc-exec");
+    }
+    let out = run(cmd("psc-exec", &tripwire.endpoint()).arg("--help"));
+    out.assert_code(0);
+    assert!(out.stdout().contains("Examples:"), "{out}");
+    tripwire.assert_untouched();
+}
+
+/// Works without `--`, and options after the command belong to it.
+#[test]
+fn command_without_double_dash_keeps_its_own_flags() {
+    let tripwire = Tripwire::new();
+    let out = run(cmd("psc-exec", &tripwire.endpoint()).args([
+        "sh",
+        "-c",
+        "echo \"$0 $1\"",
+        "-v",
+        "--on-missing",
+    ]));
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "-v --on-missing\n");
+}
+
+/// No references: no configuration, no connection, exec at once, even with
+/// no credentials, no region and settings that would make aws-config panic.
+#[test]
+fn no_references_touch_no_network() {
+    let tripwire = Tripwire::new();
+    let raw = OsString::from_vec(b"caf\xe9 SECRET".to_vec());
+    let out = run(std::process::Command::new(support::bin("psc-exec"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("AWS_ENDPOINT_URL", tripwire.endpoint())
+        .env("AWS_MAX_ATTEMPTS", "not-a-number")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("LOG_LEVEL", "debug")
+        .env("NOT_A_REF", "SECRETS are fine")
+        .env("DASHED-NAME", "SECRET looks.like.one")
+        .env("RAW", &raw)
+        .args(["-vvv", "--", "env", "-0"]));
+    out.assert_code(0);
+    let env = out.env0();
+    assert_eq!(env.len(), 8, "{out}");
+    assert_eq!(env[&OsString::from("NOT_A_REF")], "SECRETS are fine");
+    assert_eq!(env[&OsString::from("DASHED-NAME")], "SECRET looks.like.one");
+    assert_eq!(env[&OsString::from("RAW")], raw);
+    tripwire.assert_untouched();
+}
+
+/// Invalid references are reported before any call, all in one line.
+#[test]
+fn invalid_references_fail_before_any_call() {
+    let tripwire = Tripwire::new();
+    let out = run(cmd("psc-exec", &tripwire.endpoint())
+        .env("GOOD", "SECRET /app/db")
+        .env("SPACED", "SECRET /app/db url")
+        .env("EMPTY", "SECRET    ")
+        .env("SELECTOR", "SECRET /app/db:")
+        .args(["--", "true"]));
+    out.assert_code(125).assert_one_line_error("psc-exec");
+    let stderr = out.stderr();
+    for var in ["SPACED", "EMPTY", "SELECTOR"] {
+        assert!(stderr.contains(var), "{out}");
+    }
+    assert!(!stderr.contains("GOOD"), "{out}");
+    tripwire.assert_untouched();
+}
+
+/// The PATH searched is the child's: here it is itself a resolved secret.
+#[test]
+fn command_is_looked_up_in_the_childs_path() {
+    require_moto!();
+    let moto = Moto::shared();
+    let p = prefix("path");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("only-in-secret-path");
+    std::fs::write(&script, "#!/bin/sh\necho found\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    moto.put(
+        &format!("{p}/path"),
+        &format!("{}:/usr/bin:/bin", dir.path().display()),
+    );
+    let out = run(psc_exec(moto)
+        .env("PATH", format!("SECRET {p}/path"))
+        .args(["--", "only-in-secret-path"]));
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "found\n");
+}
+
+/// A sentinel value at the highest verbosity appears only in the child.
+#[test]
+fn sentinel_value_never_leaves_the_child() {
+    require_moto!();
+    let moto = Moto::shared();
+    let p = prefix("sentinel");
+    let sentinel = format!("SENTINEL-{}-c0ffee", std::process::id());
+    moto.put(&format!("{p}/secret"), &sentinel);
+    moto.put(
+        &format!("{p}/json"),
+        &format!(r#"{{"password":"{sentinel}-json"}}"#),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let child_saw = dir.path().join("child-env");
+    for verbosity in [&["-vvv"][..], &[][..]] {
+        for log in ["trace", ""] {
+            let mut command = psc_exec(moto);
+            command
+                .env("DB_PASSWORD", format!("SECRET {p}/secret"))
+                .env("JSON_PASSWORD", format!("SECRET {p}/json#password"))
+                .env("MISSING", format!("SECRET {p}/missing"))
+                .env("LOG_SENSITIVE_BODIES", "true")
+                .env("RUST_LOG", "trace")
+                .env("PSC_EXEC_LOG", log)
+                .args(verbosity)
+                .args(["--on-missing", "keep", "--", "sh", "-c", "env > \"$0\""])
+                .arg(&child_saw);
+            let out = run(&mut command);
+            out.assert_code(0);
+            assert!(
+                !contains(&out.0.stdout, sentinel.as_bytes()),
+                "stdout leaked\n{out}"
+            );
+            assert!(
+                !contains(&out.0.stderr, sentinel.as_bytes()),
+                "stderr leaked\n{out}"
+            );
+            if log == "trace" {
+                assert!(
+                    out.stderr().contains("GetParameters"),
+                    "trace logging is on\n{out}"
+                );
+            }
+            let seen = std::fs::read_to_string(&child_saw).unwrap();
+            assert!(
+                seen.contains(&format!("DB_PASSWORD={sentinel}\n")),
+                "{seen}"
+            );
+            assert!(
+                seen.contains(&format!("JSON_PASSWORD={sentinel}-json\n")),
+                "{seen}"
+            );
+        }
+    }
+}
+
+/// A bad AWS_MAX_ATTEMPTS is a configuration error, not a panic.
+#[test]
+fn invalid_sdk_retry_settings_are_a_clear_error() {
+    let tripwire = Tripwire::new();
+    for (var, value) in [
+        ("AWS_MAX_ATTEMPTS", "0"),
+        ("AWS_MAX_ATTEMPTS", "many"),
+        ("AWS_RETRY_MODE", "eager"),
+    ] {
+        let out = run(cmd("psc-exec", &tripwire.endpoint())
+            .env(var, value)
+            .env("V", "SECRET /app/v")
+            .args(["--", "true"]));
+        out.assert_code(125).assert_one_line_error("psc-exec");
+        assert!(out.stderr().contains(var), "{out}");
+        assert!(!out.stderr().contains("panicked"), "{out}");
+    }
+    tripwire.assert_untouched();
+}

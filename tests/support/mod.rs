@@ -1,0 +1,397 @@
+//! Test support: a moto_server harness, a command builder that runs the
+//! real binaries with a clean environment, and small helpers.
+//!
+//! moto_server comes from `PSC_TEST_MOTO_SERVER`, else `moto_server` on PATH
+//! (`scripts/test` installs a pinned one in `.venv`). Without it the moto
+//! tests skip with a message, except under `CI`, where they fail.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+
+pub mod fault;
+
+pub const REGION: &str = "us-east-1";
+
+/// A moto_server on 127.0.0.1 with a free port, killed on drop (and when
+/// the test process dies: PR_SET_PDEATHSIG).
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    pub recording: Option<PathBuf>,
+    _dir: tempfile::TempDir,
+    log: Arc<Mutex<String>>,
+}
+
+fn moto_program() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PSC_TEST_MOTO_SERVER") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("moto_server"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Whether moto tests can run; `false` prints why. Under CI a missing
+/// moto_server is a failure, never a skip.
+pub fn moto_available() -> bool {
+    if moto_program().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "moto_server not found and CI is set: moto tests must not be skipped"
+    );
+    eprintln!("SKIPPED: moto_server not found (set PSC_TEST_MOTO_SERVER or run scripts/test)");
+    false
+}
+
+/// Skip the calling test (with a message) when moto_server is missing.
+#[macro_export]
+macro_rules! require_moto {
+    () => {
+        if !$crate::support::moto_available() {
+            return;
+        }
+    };
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Moto {
+    /// Start a server of this test's own (call counting needs one).
+    pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(record: bool) -> Self {
+        let program = moto_program().expect("moto_server");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let recording = record.then(|| dir.path().join("recording.jsonl"));
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let port = free_port();
+            let mut command = Command::new(&program);
+            command
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            if let Some(path) = &recording {
+                command.env("MOTO_RECORDER_FILEPATH", path);
+            }
+            // SAFETY: prctl is async-signal-safe.
+            unsafe {
+                command.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                        .map_err(std::io::Error::from)
+                });
+            }
+            let mut child = command.spawn().expect("spawn moto_server");
+            let stderr = child.stderr.take().expect("stderr");
+            let log = Arc::new(Mutex::new(String::new()));
+            let (ready_tx, ready_rx) = mpsc::channel();
+            let log_writer = Arc::clone(&log);
+            let banner = format!("Running on http://127.0.0.1:{port}");
+            std::thread::spawn(move || {
+                let mut ready = Some(ready_tx);
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if line.contains(&banner)
+                        && let Some(tx) = ready.take()
+                    {
+                        let _ = tx.send(true);
+                    }
+                    let mut log = log_writer.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+                if let Some(tx) = ready {
+                    let _ = tx.send(false);
+                }
+            });
+            let ready = ready_rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or(false);
+            if ready {
+                let moto = Self {
+                    child,
+                    port,
+                    recording,
+                    _dir: dir,
+                    log,
+                };
+                return moto;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(
+                attempts < 3,
+                "moto_server did not start: {}",
+                log.lock().unwrap()
+            );
+        }
+    }
+
+    /// One server shared by the tests of this binary. It is spawned from a
+    /// thread that lives as long as the process, so PR_SET_PDEATHSIG (which
+    /// follows the spawning thread) kills it when the tests end.
+    pub fn shared() -> &'static Self {
+        static SHARED: OnceLock<Moto> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                tx.send(Self::start_with(false)).expect("send");
+                loop {
+                    std::thread::park();
+                }
+            });
+            rx.recv().expect("moto_server")
+        })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn start_recording(&self) {
+        http(self.port, "POST", "/moto-api/recorder/start-recording");
+    }
+
+    /// The `X-Amz-Target` of every request recorded since `start_recording`.
+    pub fn recorded_targets(&self) -> Vec<String> {
+        let body = http(self.port, "GET", "/moto-api/recorder/download-recording");
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).expect("recording line");
+                v["headers"]["X-Amz-Target"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    pub fn count_calls(&self, target: &str) -> usize {
+        self.recorded_targets()
+            .iter()
+            .filter(|t| *t == target)
+            .count()
+    }
+
+    /// An SDK client for seeding and checking (an independent path from
+    /// the binaries under test).
+    pub fn client(&self) -> aws_sdk_ssm::Client {
+        sdk_client(&self.endpoint())
+    }
+
+    pub fn put(&self, name: &str, value: &str) {
+        self.put_typed(name, value, aws_sdk_ssm::types::ParameterType::SecureString);
+    }
+
+    pub fn put_typed(&self, name: &str, value: &str, kind: aws_sdk_ssm::types::ParameterType) {
+        let client = self.client();
+        block_on(async {
+            client
+                .put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(kind)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("put {name}: {e:?}"));
+        });
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn sdk_client(endpoint: &str) -> aws_sdk_ssm::Client {
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+        .region(aws_sdk_ssm::config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+/// A minimal HTTP/1.1 request; returns the body.
+pub fn http(port: u16, method: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("http response");
+    assert!(head.contains(" 200 "), "{method} {path}: {head}");
+    body.to_owned()
+}
+
+/// A prefix no other test uses, so tests share a server in parallel.
+pub fn prefix(test: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "/t{}-{}/{test}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    match name {
+        "psc-exec" => PathBuf::from(env!("CARGO_BIN_EXE_psc-exec")),
+        "psc" => PathBuf::from(env!("CARGO_BIN_EXE_psc")),
+        other => panic!("unknown binary {other}"),
+    }
+}
+
+/// A command for one of our binaries with a clean environment: PATH, the
+/// endpoint, dummy credentials and a region, and nothing of the developer's
+/// own AWS set-up (no profile files, no IMDS).
+pub fn cmd(name: &str, endpoint: &str) -> Command {
+    let mut command = Command::new(bin(name));
+    command
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/psc-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/psc-test-credentials",
+        )
+        .stdin(Stdio::null());
+    command
+}
+
+/// Run and capture; the `Display` of the result shows everything for
+/// assertion messages.
+pub fn run(command: &mut Command) -> Run {
+    let output = command.output().expect("run command");
+    Run(output)
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> Option<i32> {
+        self.0.status.code()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    /// `env -0` output of the child, as a map of raw bytes.
+    pub fn env0(&self) -> BTreeMap<OsString, OsString> {
+        parse_env0(&self.0.stdout)
+    }
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code(), Some(code), "unexpected status\n{self}");
+        self
+    }
+    #[track_caller]
+    pub fn assert_one_line_error(&self, program: &str) -> &Self {
+        let stderr = self.stderr();
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "expected one line on stderr\n{self}"
+        );
+        assert!(stderr.starts_with(&format!("{program}: ")), "{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.0.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+pub fn parse_env0(bytes: &[u8]) -> BTreeMap<OsString, OsString> {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let at = entry.iter().position(|b| *b == b'=').expect("NAME=value");
+            (
+                OsString::from_vec(entry[..at].to_vec()),
+                OsString::from_vec(entry[at + 1..].to_vec()),
+            )
+        })
+        .collect()
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A listener nobody should connect to: proves "no network".
+pub struct Tripwire(TcpListener);
+
+impl Tripwire {
+    pub fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        Self(listener)
+    }
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.0.local_addr().unwrap())
+    }
+    #[track_caller]
+    pub fn assert_untouched(&self) {
+        match self.0.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok(_) => panic!("a connection was made to the tripwire endpoint"),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}

@@ -11,7 +11,8 @@ use std::process::Command;
 use crate::cli::OnMissing;
 use crate::error::{Error, OsReason, UnresolvedVar};
 use crate::resolve::{self, Fetches, VarFailure};
-use crate::scan::{Scan, Var};
+use crate::scan::{Scan, SecretVar, Var};
+use crate::secret::SecretValue;
 
 /// The environment the child starts with, in the parent's order.
 pub struct ChildEnv {
@@ -46,46 +47,18 @@ impl ChildEnv {
     /// Put each fetched value in place of its reference.
     ///
     /// # Errors
-    /// With `OnMissing::Fail`, one error naming every unresolved variable;
-    /// a failed call (recorded with `keep_going`) always fails.
+    /// As [`resolve_vars`].
     pub fn build(scan: Scan, fetches: &Fetches, on_missing: OnMissing) -> Result<Self, Error> {
-        let mut vars = Vec::with_capacity(scan.vars.len());
-        let mut unresolved = Vec::new();
-        for var in scan.vars {
-            let secret = match var {
-                Var::Plain(name, value) => {
-                    vars.push((name, value));
-                    continue;
+        let vars = resolve_vars(scan, fetches, on_missing)?
+            .into_iter()
+            .map(|var| match var {
+                Resolved::Plain(name, value) => (name, value),
+                Resolved::Kept(secret) => (OsString::from(secret.name), secret.original),
+                Resolved::Secret { name, value } => {
+                    (OsString::from(name), OsString::from(value.expose()))
                 }
-                Var::Secret(secret) => secret,
-            };
-            match resolve::value_for(&secret, fetches) {
-                Ok(value) => {
-                    vars.push((OsString::from(&secret.name), OsString::from(value.expose())))
-                }
-                Err(VarFailure::Call(error)) => return Err(Error::Other(error.to_string())),
-                Err(VarFailure::Unresolved(reason)) => {
-                    unresolved.push(UnresolvedVar {
-                        var: secret.name.clone(),
-                        reference: secret.reference.as_str().to_owned(),
-                        reason,
-                    });
-                    if on_missing == OnMissing::Keep {
-                        vars.push((OsString::from(secret.name), secret.original));
-                    }
-                }
-            }
-        }
-        if !unresolved.is_empty() {
-            let error = Error::Unresolved(unresolved);
-            match on_missing {
-                OnMissing::Fail => return Err(error),
-                OnMissing::Keep => eprintln!("psc-exec: warning: {error} (kept as they were)"),
-                OnMissing::Unset => {
-                    eprintln!("psc-exec: warning: {error} (removed from the environment)")
-                }
-            }
-        }
+            })
+            .collect();
         Ok(Self { vars })
     }
 
@@ -113,6 +86,85 @@ impl ChildEnv {
         command.args(args).env_clear().envs(self.vars);
         command
     }
+}
+
+/// A variable of the scan after resolution.
+#[derive(Debug)]
+pub enum Resolved {
+    /// Not a reference: as it was.
+    Plain(OsString, OsString),
+    /// A reference that did not resolve, kept as it was (`--on-missing keep`).
+    Kept(SecretVar),
+    /// A reference and its value.
+    Secret {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: SecretValue,
+    },
+}
+
+/// Resolve every variable of the scan, in order, applying `on_missing` to
+/// references that did not resolve (with `unset` they are left out).
+///
+/// # Errors
+/// With `OnMissing::Fail`, one error naming every unresolved variable; a
+/// failed call (recorded with `keep_going`) always fails.
+pub fn resolve_vars(
+    scan: Scan,
+    fetches: &Fetches,
+    on_missing: OnMissing,
+) -> Result<Vec<Resolved>, Error> {
+    let mut vars = Vec::with_capacity(scan.vars.len());
+    let mut unresolved = Vec::new();
+    for var in scan.vars {
+        let secret = match var {
+            Var::Plain(name, value) => {
+                vars.push(Resolved::Plain(name, value));
+                continue;
+            }
+            Var::Secret(secret) => secret,
+        };
+        match resolve::value_for(&secret, fetches) {
+            Ok(value) => vars.push(Resolved::Secret {
+                name: secret.name,
+                value,
+            }),
+            Err(VarFailure::Call(error)) => return Err(Error::Other(error.to_string())),
+            Err(VarFailure::Unresolved(reason)) => {
+                unresolved.push(UnresolvedVar {
+                    var: secret.name.clone(),
+                    reference: secret.reference.as_str().to_owned(),
+                    reason,
+                });
+                if on_missing == OnMissing::Keep {
+                    vars.push(Resolved::Kept(secret));
+                }
+            }
+        }
+    }
+    if !unresolved.is_empty() {
+        let error = Error::Unresolved(unresolved);
+        match on_missing {
+            OnMissing::Fail => return Err(error),
+            OnMissing::Keep => warn(&format!("{error} (kept as they were)")),
+            OnMissing::Unset => warn(&format!("{error} (removed from the environment)")),
+        }
+    }
+    Ok(vars)
+}
+
+/// A warning for the user: one line, with the running program's name.
+pub fn warn(message: &str) {
+    let program = std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "psc-exec".to_owned());
+    eprintln!("{program}: warning: {message}");
 }
 
 /// Replace this process with `argv` (execve semantics: same PID, no shell).

@@ -84,16 +84,13 @@ fn run(cli: Cli) -> Result<Infallible, Error> {
                 tracing::debug!(pause_ms = pause.as_millis(), "splay");
                 tokio::time::sleep(pause).await;
             }
-            let config = aws::load_config(cli.region.as_deref()).await?;
-            let region = config.region().map(ToString::to_string).unwrap_or_default();
-            let batches = resolve::plan(&references, &region);
             let settings = Settings {
                 max_attempts,
                 timeout: cli.timeout,
                 attempt_timeout: cli.attempt_timeout,
                 ..Settings::default()
             };
-            resolve::fetch(&config, batches, &settings).await
+            resolve::resolve(&references, cli.region.as_deref(), &settings).await
         })?
         // The runtime is dropped here: its worker threads end before exec.
     };

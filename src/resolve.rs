@@ -126,6 +126,8 @@ pub struct Fetched {
     pub kind: String,
     /// The version returned.
     pub version: i64,
+    /// When this version was stored (RFC 3339), if the response said.
+    pub last_modified: Option<String>,
 }
 
 /// What became of one fetched reference.
@@ -158,6 +160,22 @@ impl Fetches {
     pub fn into_results(self) -> HashMap<Reference, Fetch> {
         self.results
     }
+}
+
+/// Load the AWS configuration, plan the calls for `references` and run
+/// them: everything between the scan and the child.
+///
+/// # Errors
+/// Configuration errors, and failed calls unless `settings.keep_going`.
+pub async fn resolve(
+    references: &[Reference],
+    region: Option<&str>,
+    settings: &Settings,
+) -> Result<Fetches, Error> {
+    let config = crate::aws::load_config(region).await?;
+    let default_region = config.region().map(ToString::to_string).unwrap_or_default();
+    let batches = plan(references, &default_region);
+    fetch(&config, batches, settings).await
 }
 
 /// Run the planned batches, at most `settings.concurrency` at once.
@@ -476,6 +494,7 @@ fn match_response(
             value,
             version,
             arn,
+            last_modified_date,
             ..
         } = parameter;
         let Some(name) = name else {
@@ -495,6 +514,8 @@ fn match_response(
             value: SecretValue::new(value),
             kind: r#type.map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned()),
             version,
+            last_modified: last_modified_date
+                .and_then(|d| d.fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime).ok()),
         }));
     }
     for name in output.invalid_parameters.unwrap_or_default() {

@@ -144,6 +144,7 @@ pub fn resolve_vars(
         }
     }
     if !unresolved.is_empty() {
+        unresolved.sort_by(|a, b| a.var.cmp(&b.var));
         let error = Error::Unresolved(unresolved);
         match on_missing {
             OnMissing::Fail => return Err(error),

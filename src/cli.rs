@@ -29,7 +29,8 @@ use clap::{Parser, ValueEnum};
   DB_URL='SECRET prod.billing.db_url' psc-exec -- node server.js
   ENTRYPOINT [\"psc-exec\", \"--\"]                       (Dockerfile)
   ExecStart=/usr/local/bin/psc-exec -- /srv/app/bin/server (systemd)
-  psc-exec --on-missing keep -- ./run-tests              (tolerate missing parameters)"
+  psc-exec --on-missing keep -- ./run-tests              (tolerate missing parameters)
+  psc-exec --check --format json                         (deploy pipeline: would every reference resolve?)"
 )]
 pub struct Cli {
     /// What to do when a parameter does not exist: `fail` (exit 125 naming
@@ -69,6 +70,24 @@ pub struct Cli {
     /// AWS region (default: the SDK's chain: AWS_REGION, profile, IMDS).
     #[arg(long, help_heading = "Resolution")]
     pub region: Option<String>,
+
+    /// Resolve everything exactly as a launch would, print one row per
+    /// reference variable (variable, reference, type, version, status: ok,
+    /// missing, denied, bad key) and exit: 0 when every reference would
+    /// resolve, 125 otherwise. Never prints a value. COMMAND is optional and
+    /// not run.
+    #[arg(long, help_heading = "Check")]
+    pub check: bool,
+
+    /// Output of `--check`: `table` or `json`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "table",
+        requires = "check",
+        help_heading = "Check"
+    )]
+    pub format: crate::check::Format,
 
     /// More logging on stderr: -v info, -vv debug, -vvv trace.
     /// `PSC_EXEC_LOG` (a tracing filter such as `debug`) wins over it.

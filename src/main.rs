@@ -1,15 +1,17 @@
 //! psc-exec: parse, scan, resolve on a current-thread runtime, exec.
 //! Every error maps to one line on stderr and a documented exit code.
 
-use std::convert::Infallible;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use psc_exec::check::{self, Format};
 use psc_exec::child::{self, ChildEnv};
 use psc_exec::cli::Cli;
 use psc_exec::error::{EXIT_FAILURE, Error};
-use psc_exec::resolve::{self, Settings};
+use psc_exec::resolve::{self, Fetches, Settings};
+use psc_exec::scan::Scan;
 use psc_exec::{aws, scan};
 
 fn main() -> ExitCode {
@@ -19,6 +21,7 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(&error),
     };
     match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(error)) => {
             eprintln!("psc-exec: {error}");
             ExitCode::from(error.exit_code())
@@ -48,8 +51,10 @@ fn usage_error(error: &clap::Error) -> ExitCode {
     ExitCode::from(EXIT_FAILURE)
 }
 
-fn run(cli: Cli) -> Result<Infallible, Error> {
-    if cli.command.is_empty() {
+/// Returns the exit code when psc-exec itself decides it (`--check`); a
+/// launch returns only on failure.
+fn run(cli: Cli) -> Result<u8, Error> {
+    if cli.command.is_empty() && !cli.check {
         return Err(Error::Usage(
             "no command given (usage: psc-exec [OPTIONS] -- COMMAND [ARGS...])".into(),
         ));
@@ -58,43 +63,79 @@ fn run(cli: Cli) -> Result<Infallible, Error> {
     psc_exec::forbid_sensitive_logging();
     psc_exec::init_logging("PSC_EXEC_LOG", cli.verbose);
 
+    if cli.check {
+        return check(&cli, &scan);
+    }
     if !scan.has_secrets() {
         // Local development: no references, no AWS configuration, no network.
         tracing::debug!("no references; exec at once");
         return Err(child::exec(&cli.command, ChildEnv::unchanged(scan)));
     }
+    let fetches = fetch(&cli, &scan, false)?;
+    let env = ChildEnv::build(scan, &fetches, cli.on_missing)?;
+    drop(fetches);
+    Err(child::exec(&cli.command, env))
+}
 
+fn check(cli: &Cli, scan: &Scan) -> Result<u8, Error> {
+    let fetches = if scan.has_secrets() {
+        fetch(cli, scan, true)?
+    } else {
+        Fetches::default()
+    };
+    let rows = check::rows(scan, &fetches)?;
+    drop(fetches);
+    let text = match cli.format {
+        Format::Table => check::table(&rows),
+        Format::Json => check::json(&rows),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    // A closed pipe (`psc-exec --check | head`) is not a failure of the check.
+    if let Err(error) = written
+        && error.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(Error::Other(format!("cannot write the check: {error}")));
+    }
+    match check::failure_summary(&rows) {
+        None => Ok(0),
+        Some(summary) => {
+            eprintln!("psc-exec: {summary}");
+            Ok(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Resolve every reference of the scan on a runtime that is gone when this
+/// returns (its threads end before exec).
+fn fetch(cli: &Cli, scan: &Scan, keep_going: bool) -> Result<Fetches, Error> {
     let references: Vec<_> = scan.secrets().map(|s| s.reference.clone()).collect();
     tracing::info!(
         variables = references.len(),
         names = ?scan.secrets().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         "resolving references"
     );
-    let fetches = {
-        let runtime = psc_exec::runtime()?;
-        runtime.block_on(async {
-            let max_attempts = match cli.max_attempts {
-                Some(n) => n,
-                None => aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
-            };
-            if let Some(splay) = cli.splay {
-                let pause = Duration::from_millis(fastrand::u64(
-                    0..=u64::try_from(splay.as_millis()).unwrap_or(u64::MAX),
-                ));
-                tracing::debug!(pause_ms = pause.as_millis(), "splay");
-                tokio::time::sleep(pause).await;
-            }
-            let settings = Settings {
-                max_attempts,
-                timeout: cli.timeout,
-                attempt_timeout: cli.attempt_timeout,
-                ..Settings::default()
-            };
-            resolve::resolve(&references, cli.region.as_deref(), &settings).await
-        })?
-        // The runtime is dropped here: its worker threads end before exec.
-    };
-    let env = ChildEnv::build(scan, &fetches, cli.on_missing)?;
-    drop(fetches);
-    Err(child::exec(&cli.command, env))
+    let runtime = psc_exec::runtime()?;
+    runtime.block_on(async {
+        let max_attempts = match cli.max_attempts {
+            Some(n) => n,
+            None => aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
+        };
+        if let Some(splay) = cli.splay {
+            let ceiling = u64::try_from(splay.as_millis()).unwrap_or(u64::MAX);
+            let pause = Duration::from_millis(fastrand::u64(0..=ceiling));
+            tracing::debug!(pause_ms = pause.as_millis(), "splay");
+            tokio::time::sleep(pause).await;
+        }
+        let settings = Settings {
+            max_attempts,
+            timeout: cli.timeout,
+            attempt_timeout: cli.attempt_timeout,
+            keep_going,
+            ..Settings::default()
+        };
+        resolve::resolve(&references, cli.region.as_deref(), &settings).await
+    })
 }

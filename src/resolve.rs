@@ -202,7 +202,7 @@ pub async fn fetch(
         let settings = settings.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            call_with_retries(&client, batch, &settings, deadline).await
+            call_batch(&client, batch, &settings, deadline).await
         });
     }
     let mut fetches = Fetches::default();
@@ -249,6 +249,68 @@ struct BatchOutcome {
     refs: Vec<Reference>,
     calls: usize,
     result: Result<Vec<(Reference, Fetch)>, Error>,
+}
+
+/// One batch, and the case where a whole call fails for one missing name.
+///
+/// moto fails a whole GetParameters call with `ParameterNotFound` when one
+/// Secrets Manager reference in it does not exist (AWS lists it in
+/// `InvalidParameters`). Rather than read the name out of the message, ask
+/// for each name alone: a lone `ParameterNotFound` is that name missing.
+/// This costs extra calls only when something is missing.
+async fn call_batch(
+    client: &Client,
+    batch: Batch,
+    settings: &Settings,
+    deadline: Instant,
+) -> BatchOutcome {
+    let outcome = call_with_retries(client, batch, settings, deadline).await;
+    let not_found = matches!(
+        &outcome.result,
+        Err(Error::Aws { failure: AwsFailure::Other(code), .. }) if code == "ParameterNotFound"
+    );
+    if !not_found {
+        return outcome;
+    }
+    let mut calls = outcome.calls;
+    let mut results = Vec::with_capacity(outcome.refs.len());
+    if outcome.refs.len() == 1 {
+        results.push((outcome.refs[0].clone(), Fetch::Missing));
+    } else {
+        tracing::debug!(
+            names = outcome.refs.len(),
+            "ParameterNotFound for a whole call; asking for each name alone"
+        );
+        for reference in &outcome.refs {
+            let single = Batch {
+                region: None,
+                refs: vec![reference.clone()],
+            };
+            let alone = call_with_retries(client, single, settings, deadline).await;
+            calls += alone.calls;
+            match alone.result {
+                Ok(found) => results.extend(found),
+                Err(Error::Aws {
+                    failure: AwsFailure::Other(code),
+                    ..
+                }) if code == "ParameterNotFound" => {
+                    results.push((reference.clone(), Fetch::Missing))
+                }
+                Err(error) => {
+                    return BatchOutcome {
+                        refs: outcome.refs,
+                        calls,
+                        result: Err(error),
+                    };
+                }
+            }
+        }
+    }
+    BatchOutcome {
+        refs: outcome.refs,
+        calls,
+        result: Ok(results),
+    }
 }
 
 /// Exponential backoff with full jitter: first ceiling 100 ms, doubling,
@@ -514,8 +576,10 @@ fn match_response(
             value: SecretValue::new(value),
             kind: r#type.map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned()),
             version,
-            last_modified: last_modified_date
-                .and_then(|d| d.fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime).ok()),
+            last_modified: last_modified_date.and_then(|d| {
+                d.fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
+                    .ok()
+            }),
         }));
     }
     for name in output.invalid_parameters.unwrap_or_default() {

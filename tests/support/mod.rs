@@ -188,6 +188,35 @@ impl Moto {
             .collect()
     }
 
+    /// The `Names` of every GetParameters request recorded, in order.
+    pub fn recorded_names(&self) -> Vec<Vec<String>> {
+        let body = http(self.port, "GET", "/moto-api/recorder/download-recording");
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).ok()?;
+                if v["headers"]["X-Amz-Target"] != "AmazonSSM.GetParameters" {
+                    return None;
+                }
+                let raw = v["body"].as_str()?;
+                let raw = if v["body_encoded"].as_bool() == Some(true) {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.decode(raw).ok()?
+                } else {
+                    raw.as_bytes().to_vec()
+                };
+                let body: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+                Some(
+                    body["Names"]
+                        .as_array()?
+                        .iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
     pub fn count_calls(&self, target: &str) -> usize {
         self.recorded_targets()
             .iter()
@@ -217,6 +246,70 @@ impl Moto {
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("put {name}: {e:?}"));
+        });
+    }
+}
+
+impl Moto {
+    /// Call moto's JSON API directly (awsJson1.1), for services we have no
+    /// SDK crate for (Secrets Manager). moto routes by the credential scope.
+    pub fn json_call(
+        &self,
+        service: &str,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let body = body.to_string();
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             X-Amz-Target: {target}\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {len}\r\nConnection: close\r\n\r\n{body}",
+            port = self.port,
+            len = body.len()
+        )
+        .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let (head, body) = response.split_once("\r\n\r\n").expect("http response");
+        assert!(head.contains(" 200 "), "{target}: {head}\n{body}");
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Create a Secrets Manager secret; returns its version id.
+    pub fn create_secret(&self, name: &str, value: &str) -> String {
+        let out = self.json_call(
+            "secretsmanager",
+            "secretsmanager.CreateSecret",
+            &serde_json::json!({"Name": name, "SecretString": value}),
+        );
+        out["VersionId"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// A new current version of a secret (the old one becomes AWSPREVIOUS).
+    pub fn put_secret_value(&self, name: &str, value: &str) -> String {
+        let out = self.json_call(
+            "secretsmanager",
+            "secretsmanager.PutSecretValue",
+            &serde_json::json!({"SecretId": name, "SecretString": value}),
+        );
+        out["VersionId"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Attach a label to a version (moving it from any other version).
+    pub fn label(&self, name: &str, version: i64, label: &str) {
+        let client = self.client();
+        block_on(async {
+            client
+                .label_parameter_version()
+                .name(name)
+                .parameter_version(version)
+                .labels(label)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("label {name}: {e:?}"));
         });
     }
 }

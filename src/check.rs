@@ -1,0 +1,251 @@
+//! `--check`: resolve exactly as a launch would and report, per reference
+//! variable, whether it would resolve. Never a value: not even a prefix or a
+//! length.
+
+use std::fmt::Write as _;
+
+use crate::error::{AwsFailure, Error, Unresolved};
+use crate::resolve::{self, Fetch, Fetches, VarFailure};
+use crate::scan::Scan;
+
+/// Output format of `--check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// A JSON array of rows for pipelines.
+    Json,
+}
+
+/// Whether a reference would resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// It would.
+    Ok,
+    /// The parameter (or version, label, secret) does not exist.
+    Missing,
+    /// Access to the parameter or its KMS key is denied.
+    Denied,
+    /// The value is not a JSON object, or lacks the `#key`.
+    BadKey(Unresolved),
+}
+
+impl Status {
+    /// The status word in the table and JSON.
+    #[must_use]
+    pub fn word(&self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Missing => "missing",
+            Self::Denied => "denied",
+            Self::BadKey(_) => "bad key",
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            Self::BadKey(Unresolved::KeyNotFound(key)) => Some(format!("key '{key}' not found")),
+            Self::BadKey(Unresolved::NotJsonObject(key)) => {
+                Some(format!("value is not a JSON object (key '{key}')"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One reference variable's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The variable.
+    pub variable: String,
+    /// The reference as written.
+    pub reference: String,
+    /// The parameter type, when it was fetched.
+    pub kind: Option<String>,
+    /// The version, when it was fetched.
+    pub version: Option<i64>,
+    /// Whether it would resolve.
+    pub status: Status,
+}
+
+/// The rows for every reference variable, sorted by variable.
+///
+/// # Errors
+/// A call that failed for a reason other than access (throttling, network,
+/// credentials): the check could not be made.
+pub fn rows(scan: &Scan, fetches: &Fetches) -> Result<Vec<Row>, Error> {
+    let mut rows = Vec::new();
+    for var in scan.secrets() {
+        let (kind, version) = match fetches.get(&var.reference) {
+            Some(Fetch::Found(fetched)) => (Some(fetched.kind.clone()), Some(fetched.version)),
+            _ => (None, None),
+        };
+        let status = match resolve::value_for(var, fetches) {
+            Ok(_) => Status::Ok,
+            Err(VarFailure::Unresolved(Unresolved::NotFound)) => Status::Missing,
+            Err(VarFailure::Unresolved(reason)) => Status::BadKey(reason),
+            Err(VarFailure::Call(error)) => match &*error {
+                Error::Aws {
+                    failure: AwsFailure::AccessDenied | AwsFailure::Kms,
+                    ..
+                } => Status::Denied,
+                other => return Err(Error::Other(other.to_string())),
+            },
+        };
+        rows.push(Row {
+            variable: var.name.clone(),
+            reference: var.reference.as_str().to_owned(),
+            kind,
+            version,
+            status,
+        });
+    }
+    rows.sort_by(|a, b| a.variable.cmp(&b.variable));
+    Ok(rows)
+}
+
+/// Aligned columns with a header.
+#[must_use]
+pub fn table(rows: &[Row]) -> String {
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|row| {
+            let status = match row.status.detail() {
+                Some(detail) => format!("{} ({detail})", row.status.word()),
+                None => row.status.word().to_owned(),
+            };
+            [
+                row.variable.clone(),
+                row.reference.clone(),
+                row.kind.clone().unwrap_or_else(|| "-".into()),
+                row.version.map_or_else(|| "-".into(), |v| v.to_string()),
+                status,
+            ]
+        })
+        .collect();
+    let header = ["VARIABLE", "REFERENCE", "TYPE", "VERSION", "STATUS"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&cells) {
+        let mut line = String::new();
+        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<width$}  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A JSON array of rows, one object each.
+#[must_use]
+pub fn json(rows: &[Row]) -> String {
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "variable": row.variable,
+                "reference": row.reference,
+                "type": row.kind,
+                "version": row.version,
+                "status": row.status.word(),
+                "detail": row.status.detail(),
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into());
+    text.push('\n');
+    text
+}
+
+/// The one-line summary for stderr when some reference would not resolve.
+#[must_use]
+pub fn failure_summary(rows: &[Row]) -> Option<String> {
+    let failed: Vec<String> = rows
+        .iter()
+        .filter(|row| row.status != Status::Ok)
+        .map(|row| {
+            let what = row
+                .status
+                .detail()
+                .unwrap_or_else(|| row.status.word().to_owned());
+            format!("{} -> {} ({what})", row.variable, row.reference)
+        })
+        .collect();
+    (!failed.is_empty()).then(|| {
+        format!(
+            "check failed: {} of {} references would not resolve: {}",
+            failed.len(),
+            rows.len(),
+            failed.join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        variable: &str,
+        reference: &str,
+        kind: Option<&str>,
+        version: Option<i64>,
+        status: Status,
+    ) -> Row {
+        Row {
+            variable: variable.into(),
+            reference: reference.into(),
+            kind: kind.map(Into::into),
+            version,
+            status,
+        }
+    }
+
+    #[test]
+    fn renders_a_table_and_json() {
+        let rows = vec![
+            row(
+                "DB_URL",
+                "/app/prod/db_url",
+                Some("SecureString"),
+                Some(3),
+                Status::Ok,
+            ),
+            row(
+                "API",
+                "/app/api#token",
+                Some("String"),
+                Some(1),
+                Status::BadKey(Unresolved::KeyNotFound("token".into())),
+            ),
+            row("GONE", "/app/gone", None, None, Status::Missing),
+        ];
+        assert_eq!(
+            table(&rows),
+            "VARIABLE  REFERENCE         TYPE          VERSION  STATUS\n\
+             DB_URL    /app/prod/db_url  SecureString  3        ok\n\
+             API       /app/api#token    String        1        bad key (key 'token' not found)\n\
+             GONE      /app/gone         -             -        missing\n"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&json(&rows)).unwrap();
+        assert_eq!(parsed[0]["status"], "ok");
+        assert_eq!(parsed[0]["version"], 3);
+        assert_eq!(parsed[1]["status"], "bad key");
+        assert_eq!(parsed[2]["type"], serde_json::Value::Null);
+        assert_eq!(
+            failure_summary(&rows).unwrap(),
+            "check failed: 2 of 3 references would not resolve: API -> /app/api#token (key 'token' not found), GONE -> /app/gone (missing)"
+        );
+        assert_eq!(failure_summary(&rows[..1]), None);
+    }
+}

@@ -75,7 +75,9 @@ impl ChildEnv {
     }
 
     /// A `Command` for `argv` with exactly this environment. The PATH
-    /// searched is the child's, as in env(1).
+    /// searched is the child's, as in env(1). The child starts with an
+    /// empty signal mask and the default SIGPIPE action, whatever psc-exec
+    /// inherited or set (`--init` blocks every signal in the parent).
     ///
     /// # Panics
     /// When `argv` is empty (the CLI requires a command).
@@ -84,6 +86,20 @@ impl ChildEnv {
         let (program, args) = argv.split_first().expect("a command");
         let mut command = Command::new(program);
         command.args(args).env_clear().envs(self.vars);
+        // SAFETY: pthread_sigmask and signal are async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::signal::SigSet::empty()
+                    .thread_set_mask()
+                    .map_err(std::io::Error::from)?;
+                nix::sys::signal::signal(
+                    nix::sys::signal::Signal::SIGPIPE,
+                    nix::sys::signal::SigHandler::SigDfl,
+                )
+                .map_err(std::io::Error::from)?;
+                Ok(())
+            });
+        }
         command
     }
 }

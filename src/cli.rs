@@ -27,7 +27,7 @@ use clap::{Parser, ValueEnum};
     version,
     after_help = "Examples:
   DB_URL='SECRET prod.billing.db_url' psc-exec -- node server.js
-  ENTRYPOINT [\"psc-exec\", \"--\"]                       (Dockerfile)
+  ENTRYPOINT [\"psc-exec\", \"--init\", \"--\"]             (Dockerfile: psc-exec is PID 1)
   ExecStart=/usr/local/bin/psc-exec -- /srv/app/bin/server (systemd)
   psc-exec --on-missing keep -- ./run-tests              (tolerate missing parameters)
   psc-exec --check --format json                         (deploy pipeline: would every reference resolve?)"
@@ -70,6 +70,18 @@ pub struct Cli {
     /// AWS region (default: the SDK's chain: AWS_REGION, profile, IMDS).
     #[arg(long, help_heading = "Resolution")]
     pub region: Option<String>,
+
+    /// Run COMMAND as a child and stay as its parent, a correct PID 1 for
+    /// containers (like tini): forward every signal to it, reap every
+    /// process that exits (orphans included), and exit with its status
+    /// (128+N when killed by signal N). Without it, psc-exec execs.
+    #[arg(long, help_heading = "Process")]
+    pub init: bool,
+
+    /// With `--init`, send forwarded signals to the child's whole process
+    /// group instead of the child alone.
+    #[arg(long, requires = "init", help_heading = "Process")]
+    pub signal_group: bool,
 
     /// Resolve everything exactly as a launch would, print one row per
     /// reference variable (variable, reference, type, version, status: ok,

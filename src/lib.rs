@@ -13,12 +13,12 @@
 //! Exit codes follow env(1): 125 when psc-exec fails, 126 when the command
 //! cannot be executed, 127 when it is not found, otherwise the command's.
 
-pub mod admin;
 pub mod aws;
 pub mod check;
 pub mod child;
 pub mod cli;
 pub mod error;
+pub mod init;
 pub mod reference;
 pub mod resolve;
 pub mod scan;

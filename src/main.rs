@@ -12,7 +12,7 @@ use psc_exec::cli::Cli;
 use psc_exec::error::{EXIT_FAILURE, Error};
 use psc_exec::resolve::{self, Fetches, Settings};
 use psc_exec::scan::Scan;
-use psc_exec::{aws, scan};
+use psc_exec::{aws, init, scan};
 
 fn main() -> ExitCode {
     psc_exec::install_panic_hook("psc-exec");
@@ -66,14 +66,17 @@ fn run(cli: Cli) -> Result<u8, Error> {
     if cli.check {
         return check(&cli, &scan);
     }
-    if !scan.has_secrets() {
+    let env = if scan.has_secrets() {
+        let fetches = fetch(&cli, &scan, false)?;
+        ChildEnv::build(scan, &fetches, cli.on_missing)?
+    } else {
         // Local development: no references, no AWS configuration, no network.
-        tracing::debug!("no references; exec at once");
-        return Err(child::exec(&cli.command, ChildEnv::unchanged(scan)));
+        tracing::debug!("no references");
+        ChildEnv::unchanged(scan)
+    };
+    if cli.init {
+        return init::run(&cli.command, env, cli.signal_group);
     }
-    let fetches = fetch(&cli, &scan, false)?;
-    let env = ChildEnv::build(scan, &fetches, cli.on_missing)?;
-    drop(fetches);
     Err(child::exec(&cli.command, env))
 }
 

@@ -421,3 +421,56 @@ fn invalid_sdk_retry_settings_are_a_clear_error() {
     }
     tripwire.assert_untouched();
 }
+
+/// The child starts with an empty signal mask and SIGPIPE at its default,
+/// whatever psc-exec inherited; other ignored signals (nohup's SIGHUP) stay.
+#[test]
+fn child_gets_a_clean_signal_mask_and_default_sigpipe() {
+    use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
+    use std::os::unix::process::CommandExt;
+    let tripwire = Tripwire::new();
+    let mut command = cmd("psc-exec", &tripwire.endpoint());
+    // Builtins only: a forked grep could read the status while dash blocks
+    // every signal around its vfork.
+    command.args([
+        "--",
+        "sh",
+        "-c",
+        "while read -r line; do case $line in SigBlk*|SigIgn*) echo \"$line\";; esac; done < /proc/$$/status",
+    ]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set = SigSet::empty();
+            set.add(Signal::SIGUSR1);
+            set.add(Signal::SIGTERM);
+            set.thread_block().map_err(std::io::Error::from)?;
+            signal(Signal::SIGPIPE, SigHandler::SigIgn).map_err(std::io::Error::from)?;
+            signal(Signal::SIGHUP, SigHandler::SigIgn).map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let out = run(&mut command);
+    out.assert_code(0);
+    let field = |name: &str| {
+        let line = out
+            .stdout()
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(str::to_owned);
+        u64::from_str_radix(line.expect(name).split('\t').nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(field("SigBlk:"), 0, "{out}");
+    let ignored = field("SigIgn:");
+    let bit = |sig: Signal| 1u64 << (sig as i32 - 1);
+    assert_eq!(
+        ignored & bit(Signal::SIGPIPE),
+        0,
+        "SIGPIPE still ignored\n{out}"
+    );
+    assert_ne!(
+        ignored & bit(Signal::SIGHUP),
+        0,
+        "SIGHUP's SIG_IGN must be inherited\n{out}"
+    );
+}

@@ -488,3 +488,56 @@ impl Tripwire {
         }
     }
 }
+
+/// A program from PATH or the usual directories, for optional tools
+/// (shells, script(1)).
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/bin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The aws CLI (awscli v1 from PyPI): `PSC_TEST_AWS_CLI`, else beside
+/// moto_server (`scripts/test` installs both in `.venv`), else on PATH.
+/// `None` prints why; under CI a missing aws CLI is a failure.
+pub fn aws_cli() -> Option<PathBuf> {
+    let found = std::env::var_os("PSC_TEST_AWS_CLI")
+        .map(PathBuf::from)
+        .or_else(|| {
+            moto_program()
+                .and_then(|moto| moto.parent().map(|dir| dir.join("aws")))
+                .filter(|aws| aws.is_file())
+        })
+        .or_else(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("aws"))
+                .find(|candidate| candidate.is_file())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the aws CLI was not found and CI is set: its tests must not be skipped"
+        );
+        eprintln!("SKIPPED: the aws CLI was not found (set PSC_TEST_AWS_CLI or run scripts/test)");
+    }
+    found
+}
+
+/// A copy of a command's program, arguments and environment (`Command`
+/// is not `Clone`), with a clean environment as `cmd` makes.
+pub fn cmd_copy(base: &Command) -> Command {
+    let mut command = Command::new(base.get_program());
+    command
+        .args(base.get_args())
+        .env_clear()
+        .stdin(Stdio::null());
+    for (key, value) in base.get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    command
+}

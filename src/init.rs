@@ -1,0 +1,159 @@
+//! `--init`: psc-exec as a correct PID 1 (what tini or `docker run --init`
+//! do), so one binary is the whole entrypoint.
+//!
+//! The parent blocks every catchable signal before starting the child, so
+//! none can slip between start-up and the wait loop; it then takes signals
+//! synchronously with `sigwait`: SIGCHLD means reap, anything else is
+//! forwarded to the child (or its process group). The child starts with the
+//! default mask and dispositions (std resets them before exec), in its own
+//! process group. When not PID 1, psc-exec registers as a child subreaper so
+//! orphaned grandchildren are re-parented to it and reaped.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+
+use nix::errno::Errno;
+use nix::libc;
+use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
+use nix::unistd::Pid;
+
+use crate::child::{self, ChildEnv};
+use crate::error::Error;
+
+/// Signals that are synchronous faults of this process, not messages for
+/// the child: leave them unblocked (as tini does).
+const SYNCHRONOUS: [Signal; 7] = [
+    Signal::SIGFPE,
+    Signal::SIGILL,
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGABRT,
+    Signal::SIGTRAP,
+    Signal::SIGSYS,
+];
+
+/// Start `argv` as a child with `env`, forward signals to it, reap every
+/// child, and return the main child's exit code (128+N when killed by
+/// signal N).
+///
+/// # Errors
+/// The command cannot be started (126/127), or signal set-up failed (125).
+pub fn run(argv: &[OsString], env: ChildEnv, signal_group: bool) -> Result<u8, Error> {
+    let mut blocked = SigSet::all();
+    for sig in SYNCHRONOUS {
+        blocked.remove(sig);
+    }
+    // SIGTTIN/SIGTTOU are ignored, not waited for: psc-exec must not be
+    // stopped when it hands the terminal to the child (tini does the same).
+    blocked.remove(Signal::SIGTTIN);
+    blocked.remove(Signal::SIGTTOU);
+    blocked
+        .thread_block()
+        .map_err(|e| Error::Other(format!("cannot block signals: {e}")))?;
+    for sig in [Signal::SIGTTIN, Signal::SIGTTOU] {
+        // SAFETY: SIG_IGN installs no handler code.
+        unsafe { signal(sig, SigHandler::SigIgn) }
+            .map_err(|e| Error::Other(format!("cannot ignore {sig}: {e}")))?;
+    }
+    if std::process::id() != 1 {
+        // Orphans of the child are re-parented to us, so we can reap them.
+        if let Err(error) = nix::sys::prctl::set_child_subreaper(true) {
+            tracing::warn!(%error, "cannot become a child subreaper");
+        }
+    }
+
+    let mut command = env.command(argv);
+    command.process_group(0);
+    // SAFETY: only async-signal-safe calls (signal, tcsetpgrp, getpgrp).
+    unsafe {
+        command.pre_exec(|| {
+            // Like tini: the child's group gets the terminal, if there is one.
+            let _ = signal(Signal::SIGTTOU, SigHandler::SigIgn);
+            // SAFETY: tcsetpgrp/getpgrp on fd 0; failure (no terminal) is fine.
+            let _ = libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
+            let _ = signal(Signal::SIGTTOU, SigHandler::SigDfl);
+            let _ = signal(Signal::SIGTTIN, SigHandler::SigDfl);
+            Ok(())
+        });
+    }
+    let spawned = command.spawn();
+    // The command (and with it the resolved environment) is gone from here
+    // on: the values live only in the child.
+    drop(command);
+    let child = spawned.map_err(|e| child::exec_error(&argv[0], &e))?;
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    tracing::debug!(pid = pid.as_raw(), signal_group, "started the child");
+    supervise(pid, &blocked, signal_group)
+}
+
+fn supervise(pid: Pid, blocked: &SigSet, signal_group: bool) -> Result<u8, Error> {
+    loop {
+        let mut signum: libc::c_int = 0;
+        // SAFETY: `blocked` is a valid sigset and `signum` a valid out pointer.
+        let rc = unsafe { libc::sigwait(blocked.as_ref(), &raw mut signum) };
+        if rc != 0 {
+            if rc == libc::EINTR {
+                continue;
+            }
+            return Err(Error::Other(format!(
+                "sigwait failed: {}",
+                Errno::from_raw(rc)
+            )));
+        }
+        if signum == libc::SIGCHLD {
+            if let Some(code) = reap(pid)? {
+                return Ok(code);
+            }
+            continue;
+        }
+        let target = if signal_group {
+            -pid.as_raw()
+        } else {
+            pid.as_raw()
+        };
+        tracing::debug!(signal = signum, target, "forwarding");
+        // SAFETY: kill(2) with a plain pid and signal number.
+        let rc = unsafe { libc::kill(target, signum) };
+        if rc != 0 {
+            let errno = Errno::last();
+            // ESRCH: the child is already gone; its SIGCHLD is on the way.
+            if errno != Errno::ESRCH {
+                tracing::warn!(signal = signum, %errno, "cannot forward signal");
+            }
+        }
+    }
+}
+
+/// Reap every exited child; the main child's exit code once it is gone.
+///
+/// libc's waitpid rather than nix's: nix cannot represent a death by a
+/// real-time signal, and the status must not be lost once reaped.
+fn reap(main: Pid) -> Result<Option<u8>, Error> {
+    let mut code = None;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: waitpid with a valid out pointer.
+        let pid = unsafe { libc::waitpid(-1, &raw mut status, libc::WNOHANG) };
+        if pid == 0 {
+            return Ok(code);
+        }
+        if pid < 0 {
+            match Errno::last() {
+                Errno::ECHILD => return Ok(code),
+                Errno::EINTR => continue,
+                errno => return Err(Error::Other(format!("waitpid failed: {errno}"))),
+            }
+        }
+        let exit = if libc::WIFEXITED(status) {
+            Some(libc::WEXITSTATUS(status))
+        } else if libc::WIFSIGNALED(status) {
+            Some(128 + libc::WTERMSIG(status))
+        } else {
+            None
+        };
+        tracing::debug!(pid, ?exit, "reaped");
+        if pid == main.as_raw() {
+            code = exit.map(|c| u8::try_from(c & 0xff).unwrap_or(u8::MAX));
+        }
+    }
+}

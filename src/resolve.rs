@@ -172,13 +172,22 @@ pub async fn resolve(
     region: Option<&str>,
     settings: &Settings,
 ) -> Result<Fetches, Error> {
-    let config = crate::aws::load_config(region).await?;
+    let deadline = Instant::now() + settings.timeout;
+    let config = tokio::time::timeout_at(deadline.into(), crate::aws::load_config(region))
+        .await
+        .map_err(|_| {
+            Error::Config(format!(
+                "loading the AWS configuration took longer than --timeout ({})",
+                humantime::format_duration(settings.timeout)
+            ))
+        })??;
     let default_region = config.region().map(ToString::to_string).unwrap_or_default();
     let batches = plan(references, &default_region);
-    fetch(&config, batches, settings).await
+    fetch(&config, batches, settings, deadline).await
 }
 
-/// Run the planned batches, at most `settings.concurrency` at once.
+/// Run the planned batches, at most `settings.concurrency` at once, all of
+/// it (retries included) before `deadline`.
 ///
 /// # Errors
 /// The first failed call, unless `settings.keep_going` is set.
@@ -186,9 +195,9 @@ pub async fn fetch(
     config: &SdkConfig,
     batches: Vec<Batch>,
     settings: &Settings,
+    deadline: Instant,
 ) -> Result<Fetches, Error> {
     let started = Instant::now();
-    let deadline = started + settings.timeout;
     let mut clients: HashMap<Option<String>, Client> = HashMap::new();
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let mut tasks = JoinSet::new();
@@ -425,6 +434,15 @@ fn classify(
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
             let err = service.into_err();
+            if err.code().is_none() && status < 300 {
+                // A success status whose body could not be parsed (cut
+                // short, or not JSON): never quote it, it may hold values.
+                return Failure {
+                    class: AwsFailure::BadResponse,
+                    retryable: true,
+                    detail: format!("HTTP {status}, body is not a GetParameters response"),
+                };
+            }
             let code = err.code().unwrap_or("UnknownError").to_owned();
             let message = err.message().unwrap_or_default().to_owned();
             let (class, retryable) = match code.as_str() {
@@ -490,10 +508,11 @@ fn classify(
             } else if status >= 500 {
                 transient(&format!("HTTP {status}"))
             } else {
-                // Never include the body: it could hold values.
+                // Never include the body: it could hold values. A body cut
+                // short is usually the network's doing: worth another try.
                 Failure {
                     class: AwsFailure::BadResponse,
-                    retryable: false,
+                    retryable: true,
                     detail: format!(
                         "HTTP {status}, body could not be read as a GetParameters response"
                     ),

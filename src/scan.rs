@@ -183,3 +183,94 @@ mod tests {
         assert_eq!(invalid[0].error.to_string(), "empty reference");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            // Arbitrary bytes: non-UTF-8, '=', NUL-free as in a real environ.
+            proptest::collection::vec(1u8..=255, 0..64),
+            // Reference-shaped values, valid and not.
+            "SECRET [ -~]{0,40}".prop_map(String::into_bytes),
+            "SECRET  ?/[a-z0-9_./-]{1,30}(:[a-z0-9]{0,4})?(#[a-z]{0,5})? ?"
+                .prop_map(String::into_bytes),
+            // Very long values.
+            proptest::collection::vec(1u8..=255, 4000..9000),
+        ]
+    }
+
+    fn names() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            "[A-Za-z0-9_]{1,12}".prop_map(String::into_bytes),
+            proptest::collection::vec(1u8..=255, 1..16)
+                .prop_filter("no '='", |n| !n.contains(&b'=')),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Scanning never panics; plain variables come out byte-exact and in
+        /// order; a variable is a reference exactly when the rule says so.
+        #[test]
+        fn scan_preserves_everything_it_does_not_resolve(
+            pairs in proptest::collection::vec((names(), bytes()), 0..24)
+        ) {
+            let env: Vec<(OsString, OsString)> = pairs
+                .iter()
+                .map(|(k, v)| (OsString::from_vec(k.clone()), OsString::from_vec(v.clone())))
+                .collect();
+            match scan(env.clone()) {
+                Ok(scan) => {
+                    prop_assert_eq!(scan.vars.len(), env.len());
+                    for (var, (name, value)) in scan.vars.iter().zip(&env) {
+                        let is_reference = reference_name(name, value).is_some();
+                        match var {
+                            Var::Plain(k, v) => {
+                                prop_assert!(!is_reference);
+                                prop_assert_eq!(k, name);
+                                prop_assert_eq!(v, value);
+                            }
+                            Var::Secret(secret) => {
+                                prop_assert!(is_reference);
+                                prop_assert_eq!(secret.name.as_bytes(), name.as_bytes());
+                                prop_assert_eq!(&secret.original, value);
+                            }
+                        }
+                    }
+                }
+                Err(invalid) => {
+                    prop_assert!(!invalid.is_empty());
+                    for bad in invalid {
+                        prop_assert!(env.iter().any(|(k, v)| k.as_bytes() == bad.name.as_bytes()
+                            && v.as_bytes().starts_with(MARKER)));
+                    }
+                }
+            }
+        }
+
+        /// Parsing never panics; what parses re-parses to the same thing,
+        /// and what is sent to AWS stays within SSM's alphabets.
+        #[test]
+        fn parse_is_total_and_stable(text in prop_oneof![
+            "[ -~]{0,80}",
+            "\\PC{0,40}",
+            " ?(arn:aws:ssm:[a-z0-9-]{0,12}:[0-9]{10,13}:parameter)?/?[a-zA-Z0-9_./-]{0,40}(:[a-zA-Z0-9_.-]{0,6})?(#.{0,6})? ?",
+            "/aws/reference/secretsmanager/[a-zA-Z0-9/_+=.@-]{0,20}(:[A-Z]{0,10})?(#[a-z]{0,4})?",
+        ]) {
+            if let Ok(reference) = crate::reference::Reference::parse(&text) {
+                let again = crate::reference::Reference::parse(reference.as_str()).unwrap();
+                prop_assert_eq!(&again, &reference);
+                let sent = reference.request_name();
+                prop_assert!(!sent.is_empty() && sent.len() <= 2048);
+                prop_assert!(sent.chars().all(|c| c.is_ascii_alphanumeric()
+                    || "_.-/:+=@".contains(c)), "{}", sent);
+                prop_assert!(!reference.identity().is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Fleet simulation: N psc-exec processes start at once, each with R
+//! references, against an SSM endpoint throttling at RATE calls/s (a token
+//! bucket, like Parameter Store's default 40/s per account and region).
+//!
+//! Every process must exec its child with the right values; the child
+//! checks all of them and exits 0, so one unresolved or wrong value fails
+//! the run. Prints completion times (p50/p99/max), total calls and the floor
+//! (total successful calls / rate).
+//!
+//! Run: `cargo bench --bench fleet` (release build), or for a quick look
+//! `cargo bench --profile dev --bench fleet`. Environment: FLEET_PROCESSES
+//! (200), FLEET_REFERENCES (30), FLEET_RATE (40), FLEET_BURST (40),
+//! PSC_EXEC_BIN (default: the binary cargo built).
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/support/fault.rs"]
+mod fault;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fault::{AwsStore, FakeSsm, TokenBucket, throttled};
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is expected.
+    let processes = setting("FLEET_PROCESSES", 200);
+    let references = setting("FLEET_REFERENCES", 30);
+    let rate = setting("FLEET_RATE", 40) as f64;
+    let burst = setting("FLEET_BURST", 40) as f64;
+    let binary =
+        std::env::var("PSC_EXEC_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_psc-exec").to_owned());
+
+    let mut store = AwsStore::new();
+    for i in 0..references {
+        store.put(&format!("/fleet/p{i:03}"), &format!("value-{i:03}"));
+    }
+    let bucket = Arc::new(TokenBucket::new(rate, burst));
+    let fake = FakeSsm::start(move |call| {
+        if bucket.take() {
+            store.answer(&call.names)
+        } else {
+            throttled()
+        }
+    });
+
+    let check: String = (0..references)
+        .map(|i| format!(r#"[ "$P{i:03}" = value-{i:03} ] && "#))
+        .collect::<String>()
+        + "exit 0; exit 1";
+    let started = Instant::now();
+    let mut children = Vec::with_capacity(processes);
+    for _ in 0..processes {
+        let mut command = Command::new(&binary);
+        command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("AWS_ENDPOINT_URL", fake.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "fleet")
+            .env("AWS_SECRET_ACCESS_KEY", "fleet")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for i in 0..references {
+            command.env(format!("P{i:03}"), format!("SECRET /fleet/p{i:03}"));
+        }
+        command.args(["--", "sh", "-c", &check]);
+        children.push(command.spawn().expect("spawn psc-exec"));
+    }
+    let spawned = started.elapsed();
+    // Collect exits as they happen, each timed from the common start.
+    let (tx, rx) = std::sync::mpsc::channel();
+    for child in children {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let output = child.wait_with_output().expect("wait");
+            let _ = tx.send((started.elapsed(), output));
+        });
+    }
+    drop(tx);
+    let mut times = Vec::with_capacity(processes);
+    let mut failures = Vec::new();
+    for (elapsed, output) in rx {
+        times.push(elapsed);
+        if !output.status.success() {
+            failures.push(format!(
+                "{:?}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
+    let calls_each = references.div_ceil(10);
+    let floor = Duration::from_secs_f64((processes * calls_each) as f64 / rate);
+    let max = *times.last().unwrap();
+    println!(
+        "fleet: {processes} processes x {references} references ({calls_each} calls each), throttle {rate}/s (burst {burst})"
+    );
+    println!("  spawned all in      {:>8.2?}", spawned);
+    println!("  completion p50      {:>8.2?}", pct(0.50));
+    println!("  completion p99      {:>8.2?}", pct(0.99));
+    println!("  completion max      {:>8.2?}", max);
+    println!("  floor (calls/rate)  {:>8.2?}", floor);
+    println!(
+        "  max / floor         {:>8.2}",
+        max.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "  total calls         {:>8} ({} needed, {} throttled)",
+        fake.calls(),
+        processes * calls_each,
+        fake.calls() - processes * calls_each
+    );
+    println!("  failed processes    {:>8}", failures.len());
+    for failure in failures.iter().take(5) {
+        println!("    {failure}");
+    }
+    if !failures.is_empty() {
+        std::process::exit(1);
+    }
+}

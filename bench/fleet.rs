@@ -51,16 +51,22 @@ fn main() {
         }
     });
 
+    // A gate: every process waits on a FIFO until all are spawned, then one
+    // write releases them together.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gate = dir.path().join("gate");
+    nix::unistd::mkfifo(&gate, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
     let check: String = (0..references)
         .map(|i| format!(r#"[ "$P{i:03}" = value-{i:03} ] && "#))
         .collect::<String>()
         + "exit 0; exit 1";
-    let started = Instant::now();
     let mut children = Vec::with_capacity(processes);
+    let spawning = Instant::now();
     for _ in 0..processes {
-        let mut command = Command::new(&binary);
+        let mut command = Command::new("sh");
         command
             .env_clear()
+            .env("GATE", &gate)
             .env("PATH", "/usr/bin:/bin")
             .env("AWS_ENDPOINT_URL", fake.endpoint())
             .env("AWS_ACCESS_KEY_ID", "fleet")
@@ -75,10 +81,19 @@ fn main() {
         for i in 0..references {
             command.env(format!("P{i:03}"), format!("SECRET /fleet/p{i:03}"));
         }
-        command.args(["--", "sh", "-c", &check]);
+        command
+            .args(["-c", r#"read -r _ < "$GATE"; exec "$@""#, "sh"])
+            .arg(&binary)
+            .args(["--", "sh", "-c", &check]);
         children.push(command.spawn().expect("spawn psc-exec"));
     }
-    let spawned = started.elapsed();
+    let spawned = spawning.elapsed();
+    let mut release = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&gate)
+        .expect("open gate");
+    let started = Instant::now();
+    std::io::Write::write_all(&mut release, "\n".repeat(processes).as_bytes()).expect("release");
     // Collect exits as they happen, each timed from the common start.
     let (tx, rx) = std::sync::mpsc::channel();
     for child in children {
@@ -89,6 +104,7 @@ fn main() {
         });
     }
     drop(tx);
+    let _keep_open_until_all_read = release;
     let mut times = Vec::with_capacity(processes);
     let mut failures = Vec::new();
     for (elapsed, output) in rx {
@@ -109,7 +125,7 @@ fn main() {
     println!(
         "fleet: {processes} processes x {references} references ({calls_each} calls each), throttle {rate}/s (burst {burst})"
     );
-    println!("  spawned all in      {:>8.2?}", spawned);
+    println!("  spawned (gated) in  {:>8.2?}", spawned);
     println!("  completion p50      {:>8.2?}", pct(0.50));
     println!("  completion p99      {:>8.2?}", pct(0.99));
     println!("  completion max      {:>8.2?}", max);

@@ -40,6 +40,32 @@ pub fn check_retry_env() -> Result<Option<u32>, Error> {
     }
 }
 
+/// Point the TLS stack at the system's CA bundle file, unless the user
+/// chose (`SSL_CERT_FILE` or `SSL_CERT_DIR`). Without it the SDK loads the
+/// bundle *and* reads every file of the certificate directory (hundreds on
+/// Debian: about 6 ms of start-up) for the same certificates. A CA that is
+/// only in the directory, not in the bundle, needs `SSL_CERT_DIR`.
+///
+/// Changes only psc-exec's own environment, never the child's (that was
+/// taken before), and must run before any other thread exists.
+pub fn prefer_ca_bundle() {
+    if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+        return;
+    }
+    if let Some(file) = openssl_probe::probe().cert_file {
+        tracing::debug!(file = %file.display(), "CA certificates from the bundle file");
+        // SAFETY: called from main before any other thread is started.
+        unsafe { std::env::set_var("SSL_CERT_FILE", file) };
+    }
+}
+
+/// Whether the environment holds static credentials, which the default
+/// chain would pick first.
+fn env_credentials_present() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY")
+}
+
 /// Load the shared configuration: credentials chain, region, endpoint.
 ///
 /// # Errors
@@ -52,6 +78,14 @@ pub async fn load_config(region: Option<&str>) -> Result<SdkConfig, Error> {
         .retry_config(aws_config::retry::RetryConfig::disabled());
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));
+    }
+    if env_credentials_present() {
+        // The default chain tries the environment first anyway; naming the
+        // provider skips building the rest of the chain (an STS client for
+        // web identity, the ECS and IMDS clients), about 5 ms of start-up.
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
     }
     let config = loader.load().await;
     if config.region().is_none() {

@@ -26,31 +26,47 @@ pub mod secret;
 
 pub use error::Error;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
-/// Set up logging to stderr.
+/// The logging filter: `verbose` (the count of `-v`) sets this crate's
+/// level: warn, info, debug, trace; other crates (the SDK) only show
+/// errors. The variable `env_var`, when set to a valid filter, wins: a
+/// level (`debug`) or `target=level` pairs (`warn,aws_config=debug`).
 ///
-/// `verbose` (the count of `-v`) sets this crate's level: warn, info, debug,
-/// trace; other crates (the SDK) only show errors. The variable `env_var`, when set, is a
-/// full tracing filter and wins. The writer is stderr, unbuffered: exec runs
-/// no destructors, so a buffered writer would lose the last lines.
-pub fn init_logging(env_var: &str, verbose: u8) {
+/// `Targets` rather than `EnvFilter`: the same directives for our needs,
+/// without the regex engine in the binary.
+#[must_use]
+pub fn log_filter(env_var: &str, verbose: u8) -> Targets {
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
     };
-    let filter = std::env::var(env_var)
+    std::env::var(env_var)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .and_then(|v| EnvFilter::try_new(v).ok())
-        .unwrap_or_else(|| EnvFilter::new(format!("error,psc_exec={level},psc={level}")));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            Targets::new()
+                .with_default(LevelFilter::ERROR)
+                .with_target("psc_exec", level)
+                .with_target("psc", level)
+        })
+}
+
+/// Set up logging to stderr with [`log_filter`]. The writer is stderr,
+/// unbuffered: exec runs no destructors, so a buffered writer would lose
+/// the last lines.
+pub fn init_logging(env_var: &str, verbose: u8) {
+    let filter = log_filter(env_var, verbose);
+    use tracing_subscriber::prelude::*;
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_target(false)
+        .with_target(false);
+    tracing_subscriber::registry()
+        .with(layer.with_filter(filter))
         .init();
 }
 
@@ -66,8 +82,9 @@ pub fn forbid_sensitive_logging() {
     }
 }
 
-/// Print panics as one line instead of a trace (they are bugs, but a user
-/// still gets one clear line and exit 125).
+/// Print panics as one line instead of a trace and exit 125 (they are
+/// bugs, but a user still gets one clear line and the documented code;
+/// this also holds with `panic = "abort"`, which the release build uses).
 pub fn install_panic_hook(program: &'static str) {
     std::panic::set_hook(Box::new(move |info| {
         let message = info
@@ -78,6 +95,7 @@ pub fn install_panic_hook(program: &'static str) {
             .unwrap_or_else(|| "unknown".to_owned());
         let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
         eprintln!("{program}: internal error: {message}");
+        std::process::exit(i32::from(error::EXIT_FAILURE));
     }));
 }
 

@@ -20,13 +20,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
-    match std::panic::catch_unwind(|| run(cli)) {
-        Ok(Ok(code)) => ExitCode::from(code),
-        Ok(Err(error)) => {
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
             eprintln!("psc-exec: {error}");
             ExitCode::from(error.exit_code())
         }
-        Err(_) => ExitCode::from(EXIT_FAILURE),
     }
 }
 
@@ -120,6 +119,7 @@ fn fetch(cli: &Cli, scan: &Scan, keep_going: bool) -> Result<Fetches, Error> {
         names = ?scan.secrets().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         "resolving references"
     );
+    aws::prefer_ca_bundle();
     let runtime = psc_exec::runtime()?;
     runtime.block_on(async {
         let max_attempts = match cli.max_attempts {

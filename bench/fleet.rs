@@ -30,7 +30,12 @@ fn setting(name: &str, default: usize) -> usize {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing else is expected.
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this
+    // binary without it, and a benchmark is not a test.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("fleet: a benchmark; run it with `cargo bench --bench fleet` (or scripts/bench)");
+        return;
+    }
     let processes = setting("FLEET_PROCESSES", 200);
     let references = setting("FLEET_REFERENCES", 30);
     let rate = setting("FLEET_RATE", 40) as f64;

@@ -190,6 +190,14 @@ fn json_get(port: u16, path: &str) -> String {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this
+    // binary without it, and a benchmark is not a test.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!(
+            "startup: a benchmark; run it with `cargo bench --bench startup` (or scripts/bench)"
+        );
+        return;
+    }
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())

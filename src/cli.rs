@@ -53,7 +53,8 @@ pub struct Cli {
     /// Attempts per GetParameters call, the first included. Throttling, 5xx
     /// and connection errors are retried with exponential backoff and full
     /// jitter; access and validation errors fail at once. Defaults to
-    /// `AWS_MAX_ATTEMPTS` when that is set, else 10.
+    /// `AWS_MAX_ATTEMPTS` when that is set, else 30 (the deadline is the
+    /// real bound).
     #[arg(long, env = "PSC_EXEC_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Resolution")]
     pub max_attempts: Option<u32>,
 

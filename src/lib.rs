@@ -13,6 +13,7 @@
 //! Exit codes follow env(1): 125 when psc-exec fails, 126 when the command
 //! cannot be executed, 127 when it is not found, otherwise the command's.
 
+pub mod admin;
 pub mod aws;
 pub mod check;
 pub mod child;
@@ -55,19 +56,38 @@ pub fn log_filter(env_var: &str, verbose: u8) -> Targets {
         })
 }
 
-/// Set up logging to stderr with [`log_filter`]. The writer is stderr,
-/// unbuffered: exec runs no destructors, so a buffered writer would lose
-/// the last lines.
+/// Set up logging to stderr with [`log_filter`] and [`log_subscriber`].
 pub fn init_logging(env_var: &str, verbose: u8) {
-    let filter = log_filter(env_var, verbose);
+    let subscriber = log_subscriber(log_filter(env_var, verbose), std::io::stderr);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// Plain lines to `writer` (stderr: unbuffered, since exec runs no
+/// destructors and a buffered writer would lose the last lines), with
+/// `filter`, minus the SDK orchestrator's trace events whatever the filter
+/// says: they print whole requests and responses, and a PutParameter
+/// request holds its value.
+pub fn log_subscriber<W>(filter: Targets, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::filter::{FilterExt, filter_fn};
     use tracing_subscriber::prelude::*;
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(false)
-        .with_target(false);
-    tracing_subscriber::registry()
-        .with(layer.with_filter(filter))
-        .init();
+        .with_target(false)
+        .with_filter(filter.and(filter_fn(|meta| !carries_bodies(meta))));
+    tracing_subscriber::registry().with(layer)
+}
+
+/// Trace events of the SDK's orchestrator: they print whole requests and
+/// responses.
+fn carries_bodies(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() == tracing::Level::TRACE
+        && meta
+            .target()
+            .starts_with("aws_smithy_runtime::client::orchestrator")
 }
 
 /// Stop the AWS SDK from ever logging response bodies: at trace level it
@@ -82,10 +102,10 @@ pub fn forbid_sensitive_logging() {
     }
 }
 
-/// Print panics as one line instead of a trace and exit 125 (they are
-/// bugs, but a user still gets one clear line and the documented code;
+/// Print panics as one line instead of a trace and exit with `code` (they
+/// are bugs, but a user still gets one clear line and the documented code;
 /// this also holds with `panic = "abort"`, which the release build uses).
-pub fn install_panic_hook(program: &'static str) {
+pub fn install_panic_hook(program: &'static str, code: u8) {
     std::panic::set_hook(Box::new(move |info| {
         let message = info
             .payload()
@@ -95,7 +115,7 @@ pub fn install_panic_hook(program: &'static str) {
             .unwrap_or_else(|| "unknown".to_owned());
         let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
         eprintln!("{program}: internal error: {message}");
-        std::process::exit(i32::from(error::EXIT_FAILURE));
+        std::process::exit(i32::from(code));
     }));
 }
 
@@ -109,4 +129,66 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn request_bodies_are_never_logged_whatever_the_filter() {
+        for filter in ["trace", "aws_smithy_runtime=trace,other=trace"] {
+            let captured = Captured::default();
+            let writer = captured.clone();
+            let subscriber = super::log_subscriber(filter.parse().unwrap(), move || writer.clone());
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::trace!(
+                    target: "aws_smithy_runtime::client::orchestrator",
+                    request = "body with SENTINEL-1",
+                    "transmitting request"
+                );
+                tracing::trace!(
+                    target: "aws_smithy_runtime::client::orchestrator::http",
+                    response = "SENTINEL-2",
+                    "read HTTP response body"
+                );
+                tracing::debug!(
+                    target: "aws_smithy_runtime::client::orchestrator",
+                    "beginning attempt #1"
+                );
+                tracing::trace!(target: "other", "still traced");
+            });
+            let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+            assert!(!logged.contains("SENTINEL"), "{filter}: {logged}");
+            assert!(
+                logged.contains("beginning attempt #1"),
+                "{filter}: {logged}"
+            );
+            assert!(logged.contains("still traced"), "{filter}: {logged}");
+        }
+    }
+
+    #[test]
+    fn verbosity_and_the_environment_set_the_filter() {
+        use tracing_subscriber::filter::LevelFilter;
+        let filter = super::log_filter("PSC_TEST_UNSET_LOG_VARIABLE", 2);
+        assert!(filter.would_enable("psc_exec::resolve", &tracing::Level::DEBUG));
+        assert!(!filter.would_enable("psc_exec::resolve", &tracing::Level::TRACE));
+        assert!(!filter.would_enable("aws_config", &tracing::Level::WARN));
+        assert_eq!(
+            super::log_filter("PSC_TEST_UNSET_LOG_VARIABLE", 0).default_level(),
+            Some(LevelFilter::ERROR)
+        );
+    }
 }

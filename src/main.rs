@@ -15,7 +15,7 @@ use psc_exec::scan::Scan;
 use psc_exec::{aws, init, scan};
 
 fn main() -> ExitCode {
-    psc_exec::install_panic_hook("psc-exec");
+    psc_exec::install_panic_hook("psc-exec", EXIT_FAILURE);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),

@@ -45,7 +45,7 @@ impl Default for Settings {
             // Eight calls in flight cover 80 references in one round trip,
             // without opening a connection per batch for large environments.
             concurrency: 8,
-            max_attempts: 10,
+            max_attempts: crate::aws::DEFAULT_MAX_ATTEMPTS,
             timeout: Duration::from_secs(60),
             attempt_timeout: Duration::from_secs(5),
             keep_going: false,
@@ -483,18 +483,30 @@ fn classify(
         }
         SdkError::TimeoutError(_) => transient("timed out"),
         SdkError::DispatchFailure(failure) => {
-            if failure.is_timeout() {
-                transient("connection timed out")
-            } else if failure.is_io() {
-                transient("connection failed")
-            } else if failure.is_user() {
-                Failure {
-                    class: AwsFailure::Other("request failed".into()),
-                    retryable: false,
-                    detail: String::new(),
-                }
+            // The connector's own words (refused, DNS, TLS trust): they
+            // name hosts and causes, never a value.
+            let cause = failure
+                .as_connector_error()
+                .map(|e| causes(e))
+                .unwrap_or_default();
+            let what = if failure.is_timeout() {
+                "connection timed out"
             } else {
-                transient("connection failed")
+                "connection failed"
+            };
+            let detail = if cause.is_empty() {
+                what.to_owned()
+            } else {
+                format!("{what} ({cause})")
+            };
+            Failure {
+                class: if failure.is_user() {
+                    AwsFailure::Other("request failed".into())
+                } else {
+                    AwsFailure::Transient
+                },
+                retryable: !failure.is_user(),
+                detail,
             }
         }
         SdkError::ResponseError(response) => {
@@ -528,6 +540,21 @@ fn classify(
             )),
         },
     }
+}
+
+/// An error and its sources, by their `Display` only (never `Debug`), on one
+/// line, skipping a source whose text its parent already quotes.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = one_line(&error.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    parts.join(": ")
 }
 
 fn one_line(text: &str) -> String {

@@ -200,8 +200,8 @@ fn no_zombie_stays_under_the_launcher() {
 #[test]
 fn signal_group_reaches_grandchildren() {
     let script = r#"
-        sh -c 'trap "echo grandchild got TERM; exit 0" TERM; echo ready; while :; do sleep 0.02; done' &
         trap 'wait; echo child got TERM; exit 3' TERM
+        sh -c 'trap "echo grandchild got TERM; exit 0" TERM; echo ready; while :; do sleep 0.02; done' &
         while :; do sleep 0.02; done
     "#;
     for init in inits() {

@@ -226,25 +226,14 @@ fn exit_codes_for_commands_that_cannot_run() {
         if with_reference {
             base.env("V", format!("SECRET {p}/v"));
         }
-        let out = run(cmd_clone(&base).args(["--", "no-such-command-psc"]));
+        let out = run(support::cmd_copy(&base).args(["--", "no-such-command-psc"]));
         out.assert_code(127).assert_one_line_error("psc-exec");
         assert!(out.stderr().contains("no-such-command-psc"), "{out}");
-        let out = run(cmd_clone(&base).arg("--").arg(&not_executable));
+        let out = run(support::cmd_copy(&base).arg("--").arg(&not_executable));
         out.assert_code(126).assert_one_line_error("psc-exec");
-        let out = run(cmd_clone(&base).arg("--").arg(dir.path()));
+        let out = run(support::cmd_copy(&base).arg("--").arg(dir.path()));
         out.assert_code(126).assert_one_line_error("psc-exec");
     }
-}
-
-fn cmd_clone(base: &std::process::Command) -> std::process::Command {
-    let mut command = std::process::Command::new(base.get_program());
-    command.env_clear();
-    for (k, v) in base.get_envs() {
-        if let Some(v) = v {
-            command.env(k, v);
-        }
-    }
-    command
 }
 
 #[test]

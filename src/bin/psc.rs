@@ -1,1 +1,74 @@
-fn main() {}
+//! psc: the companion CLI. Parse, run, map every failure to one line on
+//! stderr and a documented exit code (0 success, 1 failure, 2 usage error).
+//! The commands live in `psc_exec::admin`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use psc_exec::admin::{self, EXIT_FAILURE, EXIT_USAGE, cli::Cli};
+
+fn main() -> ExitCode {
+    psc_exec::install_panic_hook("psc", EXIT_FAILURE);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
+    // A panic never gets here: the hook prints one line and exits 1.
+    match admin::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("psc: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+const COMMANDS: [&str; 7] = [
+    "set",
+    "set-file",
+    "get",
+    "delete",
+    "ls",
+    "ll",
+    "decrypt-env",
+];
+
+/// clap prints help and version itself (exit 0); `psc` alone prints the
+/// help on stderr (exit 2); any other usage error is one line, exit 2.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            return ExitCode::from(EXIT_USAGE);
+        }
+        _ => {}
+    }
+    // clap's message spreads over lines (the missing arguments, the
+    // possible values, a tip): keep them all, on one line.
+    let rendered = error.render().to_string();
+    let mut line = String::new();
+    for part in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if part.starts_with("Usage:") || part.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            line.push_str(if part.starts_with("tip:") { "; " } else { " " });
+        }
+        line.push_str(part.trim_start_matches("error: "));
+    }
+    if line.is_empty() {
+        line.push_str("invalid usage");
+    }
+    let command = std::env::args_os()
+        .skip(1)
+        .filter_map(|a| a.into_string().ok())
+        .find(|a| COMMANDS.contains(&a.as_str()))
+        .map_or_else(|| "psc".to_owned(), |c| format!("psc {c}"));
+    eprintln!("psc: {line} (see {command} --help)");
+    ExitCode::from(EXIT_USAGE)
+}

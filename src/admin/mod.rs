@@ -1,0 +1,595 @@
+//! `psc`, the companion CLI: put, read, list and remove secrets.
+//!
+//! Everything psc does beyond psc-exec lives here; `src/bin/psc.rs` only
+//! parses the command line and maps a [`Failure`] to its exit code. Reading
+//! values reuses the launcher's path (`Reference::parse`, `resolve`,
+//! `resolve_vars`), so `psc get` and `psc decrypt-env` accept exactly what
+//! psc-exec accepts and fail the same way.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage error (checked before
+//! anything is read or sent). Interrupted at a prompt, psc restores the
+//! terminal and dies of the signal (the shell shows 130 for Ctrl-C). psc is
+//! not an env(1)-style launcher, so it follows the common convention rather
+//! than psc-exec's 125.
+//!
+//! Secret hygiene: values live in `SecretValue` or `Zeroizing` buffers; only
+//! `get` and `decrypt-env` write one, to stdout. The SDK's orchestrator
+//! prints whole requests at trace level, and PutParameter's body holds the
+//! value, so [`init_logging`] drops those events whatever `PSC_LOG` says.
+
+pub mod cli;
+pub mod name;
+mod prompt;
+pub mod quote;
+mod ssm;
+pub mod value;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{IsTerminal, Write};
+
+use aws_sdk_ssm::types::{ParameterMetadata, ParameterTier, ParameterType, Tag};
+use zeroize::Zeroizing;
+
+use self::cli::{
+    Cli, Command, DecryptEnvArgs, DeleteArgs, GetArgs, Kind, ListArgs, PutOptions, SetArgs,
+    SetFileArgs, Tier,
+};
+use self::name::Selection;
+use self::prompt::PromptError;
+use crate::child::{self, Resolved};
+use crate::error::Unresolved;
+use crate::reference::Reference;
+use crate::resolve::{self, Fetch, Settings};
+use crate::secret::SecretValue;
+use crate::{Error, aws, scan};
+
+/// The operation failed.
+pub const EXIT_FAILURE: u8 = 1;
+/// The command line is wrong; nothing was read or sent.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Why a psc command failed. Every message is one line naming what failed
+/// and which parameters or variables; none carries a value.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command line is wrong (exit 2).
+    Usage(String),
+    /// The operation failed (exit 1).
+    Failed(String),
+}
+
+impl Failure {
+    /// The documented exit code.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => EXIT_USAGE,
+            Self::Failed(_) => EXIT_FAILURE,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Usage(text) | Self::Failed(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Usage(text) => Self::Usage(text),
+            other => Self::Failed(other.to_string()),
+        }
+    }
+}
+
+fn prompt_failure(error: PromptError, name: &str) -> Failure {
+    Failure::Failed(match error {
+        PromptError::Eof => format!("no value entered; nothing stored: {name}"),
+        PromptError::Io(e) => format!(
+            "cannot read the value from the terminal ({}): {name}",
+            os_reason(&e)
+        ),
+    })
+}
+
+/// Set up logging on stderr like psc-exec: `-v` counts (warn, info, debug,
+/// trace) for psc itself, errors only for the SDK, and `PSC_LOG` wins;
+/// never the SDK's request bodies (see [`crate::log_subscriber`]).
+pub fn init_logging(verbose: u8) {
+    crate::init_logging("PSC_LOG", verbose);
+}
+
+/// Run one psc command.
+///
+/// # Errors
+/// The command's failure, phrased for one line on stderr.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    crate::forbid_sensitive_logging();
+    init_logging(cli.verbose);
+    let region = cli.region.as_deref();
+    match cli.command {
+        Command::Set(args) => set(args, region),
+        Command::SetFile(args) => set_file(args, region),
+        Command::Get(args) => get(&args, region),
+        Command::Delete(args) => delete(args, region),
+        Command::Ls(args) => list(&args, region, false),
+        Command::Ll(args) => list(&args, region, true),
+        Command::DecryptEnv(args) => decrypt_env(&args, region),
+    }
+}
+
+fn invalid_name(name: &str, rule: &name::RuleError) -> Failure {
+    Failure::Usage(format!(
+        "invalid parameter name ({rule}): {}",
+        name::shown(name)
+    ))
+}
+
+/// Options checked before any input is read.
+fn check_put_options(options: &PutOptions) -> Result<(), Failure> {
+    if options.key_id.is_some() && matches!(options.kind, Some(Kind::String | Kind::StringList)) {
+        return Err(Failure::Usage(
+            "--key-id applies to SecureString parameters only".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn set(mut args: SetArgs, region: Option<&str>) -> Result<(), Failure> {
+    name::check_name(&args.name).map_err(|e| invalid_name(&args.name, &e))?;
+    check_put_options(&args.put)?;
+    let tier = args.put.tier;
+    let value = match args.value.take() {
+        Some(mut given) if given.0 != "-" => {
+            value::from_text(std::mem::take(&mut given.0), tier)
+                .map_err(|e| Failure::Failed(format!("{e}: {}", args.name)))?
+        }
+        Some(_) | None => value_from_stdin(&args.name, tier)?,
+    };
+    store(&args.name, &args.put, &value, region)
+}
+
+fn value_from_stdin(name: &str, tier: Option<Tier>) -> Result<SecretValue, Failure> {
+    let bytes = if std::io::stdin().is_terminal() {
+        let first = prompt::read_hidden(&format!("Value for {name} (input hidden): "))
+            .map_err(|e| prompt_failure(e, name))?;
+        let second =
+            prompt::read_hidden("Repeat the value: ").map_err(|e| prompt_failure(e, name))?;
+        if *first != *second {
+            return Err(Failure::Failed(format!(
+                "the two values entered differ; nothing stored: {name}"
+            )));
+        }
+        first
+    } else {
+        value::read_limited(std::io::stdin().lock()).map_err(|e| {
+            Failure::Failed(format!("cannot read stdin ({}): {name}", os_reason(&e)))
+        })?
+    };
+    value::from_bytes(bytes, tier).map_err(|e| Failure::Failed(format!("{e}: {name}")))
+}
+
+fn set_file(args: SetFileArgs, region: Option<&str>) -> Result<(), Failure> {
+    name::check_name(&args.name).map_err(|e| invalid_name(&args.name, &e))?;
+    check_put_options(&args.put)?;
+    let path = args.path.display().to_string();
+    let bytes = std::fs::File::open(&args.path)
+        .and_then(value::read_limited)
+        .map_err(|e| Failure::Failed(format!("cannot read {path}: {}", os_reason(&e))))?;
+    let value = value::from_bytes(bytes, args.put.tier)
+        .map_err(|e| Failure::Failed(format!("{e}: {path}")))?;
+    store(&args.name, &args.put, &value, region)
+}
+
+/// Load the configuration, check the name's length for the region, store
+/// the value and print the new version.
+fn store(
+    name: &str,
+    options: &PutOptions,
+    value: &SecretValue,
+    region: Option<&str>,
+) -> Result<(), Failure> {
+    let request = ssm::PutRequest {
+        name,
+        kind: options.kind.map(|kind| match kind {
+            Kind::String => ParameterType::String,
+            Kind::StringList => ParameterType::StringList,
+            Kind::SecureString => ParameterType::SecureString,
+        }),
+        description: options.description.as_deref(),
+        key_id: options.key_id.as_deref(),
+        tier: options.tier.map(|tier| match tier {
+            Tier::Standard => ParameterTier::Standard,
+            Tier::Advanced => ParameterTier::Advanced,
+            Tier::IntelligentTiering => ParameterTier::IntelligentTiering,
+        }),
+        overwrite: options.overwrite,
+        tags: options
+            .tags
+            .iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect::<Result<_, _>>()
+            .map_err(|e| Failure::Usage(format!("invalid tag: {e}")))?,
+    };
+    let runtime = crate::runtime()?;
+    let version = runtime.block_on(async {
+        let (client, region) = ssm::client(region).await?;
+        name::check_name_length(name, &region).map_err(|e| invalid_name(name, &e))?;
+        ssm::put(&client, &request, value).await
+    })?;
+    tracing::info!(name, version, "stored");
+    write_stdout(format!("{version}\n").as_bytes())
+}
+
+fn get(args: &GetArgs, region: Option<&str>) -> Result<(), Failure> {
+    let reference = Reference::parse(&args.reference).map_err(|e| {
+        Failure::Usage(format!(
+            "invalid reference ({e}): {}",
+            name::shown(&args.reference)
+        ))
+    })?;
+    let settings = Settings {
+        max_attempts: aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
+        ..Settings::default()
+    };
+    let runtime = crate::runtime()?;
+    let fetches = runtime.block_on(resolve::resolve(
+        std::slice::from_ref(&reference),
+        region,
+        &settings,
+    ))?;
+    drop(runtime);
+    let shown = reference.as_str();
+    let fetched = match fetches.get(&reference) {
+        Some(Fetch::Found(fetched)) => fetched,
+        Some(Fetch::Missing) | None => {
+            return Err(Failure::Failed(format!("parameter not found: {shown}")));
+        }
+        Some(Fetch::Failed(error)) => return Err(Failure::Failed(error.to_string())),
+    };
+    let extracted;
+    let value = match reference.key() {
+        None => &fetched.value,
+        Some(key) => {
+            extracted = resolve::extract_key(&fetched.value, key).map_err(|reason| {
+                Failure::Failed(match reason {
+                    Unresolved::KeyNotFound(key) => format!("JSON key '{key}' not found: {shown}"),
+                    Unresolved::NotJsonObject(key) => {
+                        format!("value is not a JSON object, so it has no key '{key}': {shown}")
+                    }
+                    Unresolved::NotFound => format!("parameter not found: {shown}"),
+                })
+            })?;
+            &extracted
+        }
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 1));
+    if args.json {
+        // Written field by field, so the value is escaped straight into a
+        // buffer that is wiped (a serde_json::Value would hold a copy).
+        let text = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let last_modified = fetched
+            .last_modified
+            .as_deref()
+            .map_or_else(|| "null".to_owned(), text);
+        let quoted_value = Zeroizing::new(text(value.expose()));
+        out.extend_from_slice(
+            format!(
+                "{{\"name\":{},\"type\":{},\"version\":{},\"value\":",
+                text(&reference.base_name()),
+                text(&fetched.kind),
+                fetched.version
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(quoted_value.as_bytes());
+        out.extend_from_slice(format!(",\"last_modified\":{last_modified}}}\n").as_bytes());
+    } else {
+        out.extend_from_slice(value.expose().as_bytes());
+        if std::io::stdout().is_terminal() && !out.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+    }
+    tracing::info!(reference = shown, version = fetched.version, "read");
+    write_stdout(&out)
+}
+
+fn delete(args: DeleteArgs, region: Option<&str>) -> Result<(), Failure> {
+    let mut problems: Vec<String> = Vec::new();
+    for name in &args.names {
+        if let Err(rule) = name::check_name(name) {
+            problems.push(format!("{} ({rule})", name::shown(name)));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Failure::Usage(format!(
+            "invalid parameter name{}: {}",
+            if problems.len() == 1 { "" } else { "s" },
+            problems.join(", ")
+        )));
+    }
+    let mut seen = HashSet::new();
+    let names: Vec<String> = args
+        .names
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect();
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::Usage(
+                "refusing to delete without confirmation: stdin is not a terminal (pass --yes)"
+                    .into(),
+            ));
+        }
+        let question = match names.as_slice() {
+            [one] => format!("Delete {one}?"),
+            many => format!("Delete {} parameters: {}?", many.len(), many.join(", ")),
+        };
+        let yes = prompt::confirm(&question)
+            .map_err(|e| Failure::Failed(format!("cannot read the answer: {}", os_reason(&e))))?;
+        if !yes {
+            return Err(Failure::Failed("not confirmed; nothing deleted".into()));
+        }
+    }
+    let runtime = crate::runtime()?;
+    let outcome = runtime.block_on(async {
+        let (client, region) = ssm::client(region).await?;
+        for name in &names {
+            name::check_name_length(name, &region).map_err(|e| invalid_name(name, &e))?;
+        }
+        ssm::delete(&client, &names).await
+    })?;
+    let mut out = String::new();
+    for name in &outcome.deleted {
+        out.push_str("deleted ");
+        out.push_str(name);
+        out.push('\n');
+    }
+    tracing::info!(
+        deleted = outcome.deleted.len(),
+        missing = outcome.missing.len(),
+        "DeleteParameters"
+    );
+    write_stdout(out.as_bytes())?;
+    if outcome.missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Failed(format!(
+            "parameter{} not found: {}",
+            if outcome.missing.len() == 1 { "" } else { "s" },
+            outcome.missing.join(", ")
+        )))
+    }
+}
+
+fn list(args: &ListArgs, region: Option<&str>, long: bool) -> Result<(), Failure> {
+    let selection = match &args.path {
+        None => Selection::Path("/".into()),
+        Some(text) => name::check_selection(text)
+            .map_err(|e| Failure::Usage(format!("invalid path ({e}): {}", name::shown(text))))?,
+    };
+    let runtime = crate::runtime()?;
+    let mut parameters = runtime.block_on(async {
+        let (client, _) = ssm::client(region).await?;
+        ssm::describe(&client, &selection, args.recursive).await
+    })?;
+    parameters.sort_by(|a, b| a.name.cmp(&b.name));
+    let out = if long {
+        long_listing(&parameters)
+    } else {
+        let mut out = String::new();
+        for parameter in &parameters {
+            out.push_str(parameter.name.as_deref().unwrap_or_default());
+            out.push('\n');
+        }
+        out
+    };
+    write_stdout(out.as_bytes())
+}
+
+/// `ll`'s table: a header, then one line per parameter, columns aligned,
+/// the description last (its control characters escaped, so that each
+/// parameter stays on one line and none can act on the terminal).
+fn long_listing(parameters: &[ParameterMetadata]) -> String {
+    if parameters.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<[String; 6]> = parameters
+        .iter()
+        .map(|p| {
+            [
+                p.name.clone().unwrap_or_default(),
+                p.r#type
+                    .as_ref()
+                    .map_or("-", ParameterType::as_str)
+                    .to_owned(),
+                p.version.to_string(),
+                p.last_modified_date
+                    .and_then(|d| std::time::SystemTime::try_from(d).ok())
+                    .map_or_else(
+                        || "-".to_owned(),
+                        |t| humantime::format_rfc3339_seconds(t).to_string(),
+                    ),
+                p.tier
+                    .as_ref()
+                    .map_or("-", ParameterTier::as_str)
+                    .to_owned(),
+                p.description
+                    .as_deref()
+                    .map(escape_controls)
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "NAME",
+        "TYPE",
+        "VERSION",
+        "LAST MODIFIED",
+        "TIER",
+        "DESCRIPTION",
+    ]
+    .map(str::to_owned);
+    let mut widths = [0_usize; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i < 5 {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Control characters escaped (`\n`, `\u{1b}`), everything else as is.
+fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failure> {
+    let scan = scan::scan(std::env::vars_os()).map_err(Error::InvalidReferences)?;
+    if !scan.has_secrets() {
+        tracing::debug!("no references in the environment");
+        return Ok(());
+    }
+    let unassignable: Vec<&str> = scan
+        .secrets()
+        .map(|s| s.name.as_str())
+        .filter(|n| !quote::is_shell_name(n))
+        .collect();
+    if !unassignable.is_empty() {
+        return Err(Failure::Failed(format!(
+            "variables a shell cannot assign (a name must not start with a digit): {}",
+            unassignable.join(", ")
+        )));
+    }
+    let secret_names: Vec<String> = scan.secrets().map(|s| s.name.clone()).collect();
+    let references: Vec<Reference> = scan.secrets().map(|s| s.reference.clone()).collect();
+    tracing::info!(variables = references.len(), names = ?secret_names, "resolving references");
+    let settings = Settings {
+        max_attempts: aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
+        ..Settings::default()
+    };
+    let runtime = crate::runtime()?;
+    let fetches = runtime.block_on(resolve::resolve(&references, region, &settings))?;
+    drop(runtime);
+    let resolved = child::resolve_vars(scan, &fetches, args.on_missing)?;
+    drop(fetches);
+    let mut present = HashSet::new();
+    let mut with_nul = Vec::new();
+    let mut out = Zeroizing::new(String::new());
+    for var in &resolved {
+        match var {
+            Resolved::Secret { name, value } => {
+                present.insert(name.as_str());
+                if value.expose().contains('\0') {
+                    with_nul.push(name.as_str());
+                } else {
+                    quote::push_export(&mut out, name, value.expose());
+                }
+            }
+            Resolved::Kept(secret) => {
+                present.insert(secret.name.as_str());
+            }
+            Resolved::Plain(..) => {}
+        }
+    }
+    if !with_nul.is_empty() {
+        return Err(Failure::Failed(format!(
+            "values hold a NUL character, which no environment variable can: {}",
+            with_nul.join(", ")
+        )));
+    }
+    for name in &secret_names {
+        if !present.contains(name.as_str()) {
+            out.push_str("unset ");
+            out.push_str(name);
+            out.push('\n');
+        }
+    }
+    write_stdout(out.as_bytes())
+}
+
+/// Write everything to stdout at once. A closed pipe (`psc ls | head`) is
+/// not an error: the reader has what it wanted.
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::Failed(format!(
+            "cannot write to stdout: {}",
+            os_reason(&e)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// An I/O error's text without Rust's `(os error N)` suffix.
+fn os_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Failure::Usage(String::new()).exit_code(), 2);
+        assert_eq!(Failure::Failed(String::new()).exit_code(), 1);
+        assert_eq!(Failure::from(Error::Usage("x".into())).exit_code(), 2);
+        assert_eq!(Failure::from(Error::Config("x".into())).exit_code(), 1);
+    }
+
+    #[test]
+    fn long_listing_aligns_and_escapes() {
+        let when = aws_sdk_ssm::primitives::DateTime::from_secs(1_767_225_600);
+        let rows = [
+            ParameterMetadata::builder()
+                .name("/app/db")
+                .r#type(ParameterType::SecureString)
+                .version(3)
+                .last_modified_date(when)
+                .tier(ParameterTier::Standard)
+                .description("main\ndatabase\u{1b}[2J")
+                .build(),
+            ParameterMetadata::builder()
+                .name("/app/longer_name")
+                .r#type(ParameterType::String)
+                .version(12)
+                .tier(ParameterTier::Advanced)
+                .build(),
+        ];
+        assert_eq!(
+            long_listing(&rows),
+            "NAME              TYPE          VERSION  LAST MODIFIED         TIER      DESCRIPTION\n\
+             /app/db           SecureString  3        2026-01-01T00:00:00Z  Standard  main\\ndatabase\\u{1b}[2J\n\
+             /app/longer_name  String        12       -                     Advanced\n"
+        );
+        assert_eq!(long_listing(&[]), "");
+    }
+}

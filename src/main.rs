@@ -111,7 +111,7 @@ fn check(cli: &Cli, scan: &Scan) -> Result<u8, Error> {
 }
 
 /// Resolve every reference of the scan on a runtime that is gone when this
-/// returns (its threads end before exec).
+/// returns.
 fn fetch(cli: &Cli, scan: &Scan, keep_going: bool) -> Result<Fetches, Error> {
     let references: Vec<_> = scan.secrets().map(|s| s.reference.clone()).collect();
     tracing::info!(
@@ -121,7 +121,7 @@ fn fetch(cli: &Cli, scan: &Scan, keep_going: bool) -> Result<Fetches, Error> {
     );
     aws::prefer_ca_bundle();
     let runtime = psc_exec::runtime()?;
-    runtime.block_on(async {
+    let fetched = runtime.block_on(async {
         let max_attempts = match cli.max_attempts {
             Some(n) => n,
             None => aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
@@ -140,5 +140,15 @@ fn fetch(cli: &Cli, scan: &Scan, keep_going: bool) -> Result<Fetches, Error> {
             ..Settings::default()
         };
         resolve::resolve(&references, cli.region.as_deref(), &settings).await
-    })
+    });
+    if cli.init {
+        // --init keeps running: wait for the runtime's threads (DNS
+        // lookups run on a blocking pool) to end, so no thread but this one
+        // is left to take a signal meant for sigwait.
+        drop(runtime);
+    } else {
+        // exec (or exit) ends every thread anyway: don't wait for them.
+        runtime.shutdown_background();
+    }
+    fetched
 }

@@ -137,25 +137,6 @@ fn unshare(args: &[&str]) -> Option<PathBuf> {
 }
 
 /// The aws CLI against moto, with a clean environment (no profile).
-fn aws_command(aws: &Path, endpoint: &str) -> Command {
-    let mut command = Command::new(aws);
-    command
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", support::REGION)
-        .env("AWS_CONFIG_FILE", "/nonexistent/psc-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/psc-test-credentials",
-        )
-        .args(["--output", "json"])
-        .stdin(Stdio::null());
-    command
-}
-
 fn parse_json(out: &support::Run) -> Value {
     serde_json::from_str(&out.stdout()).unwrap_or_else(|e| panic!("{e}\n{out}"))
 }
@@ -227,18 +208,6 @@ fn seeded_value(reference: &str) -> String {
     }
 }
 
-fn ssm_client(endpoint: &str) -> aws_sdk_ssm::Client {
-    let config = aws_sdk_ssm::Config::builder()
-        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-        .region(aws_sdk_ssm::config::Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .build();
-    aws_sdk_ssm::Client::from_conf(config)
-}
-
 /// A Secrets Manager call to moto in the examples' region (awsJson1.1;
 /// moto routes by the credential scope).
 fn secrets_manager(port: u16, target: &str, body: &Value) -> (bool, String) {
@@ -266,7 +235,7 @@ fn secrets_manager(port: u16, target: &str, body: &Value) -> (bool, String) {
 /// server may seed the same names.
 fn seed(moto: &Moto, references: &[String]) {
     static SECRETS: Mutex<BTreeSet<(u16, String)>> = Mutex::new(BTreeSet::new());
-    let client = ssm_client(&moto.endpoint());
+    let client = support::sdk_client(&moto.endpoint());
     let mut secrets: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
     for reference in references {
         let name = parameter_name(reference);
@@ -792,7 +761,7 @@ fn a_scratch_image_needs_only_the_ca_bundle() {
     let aws = require!(aws_cli());
     let unshare = require!(unshare(&["--mount"]));
     let moto = TlsMoto::start(&openssl);
-    let out = run(aws_command(&aws, &moto.endpoint())
+    let out = run(support::aws_command(&aws, &moto.endpoint())
         .env("AWS_CA_BUNDLE", &moto.ca)
         .args(["ssm", "put-parameter", "--name", "/tls/db_url"])
         .args(["--type", "SecureString", "--overwrite"])
@@ -1100,7 +1069,7 @@ fn ecs_task_definition_registers_on_moto() {
     let moto = require!(moto());
     let aws = require!(aws_cli());
     let file = repo(TASK_DEFINITION);
-    let out = run(aws_command(&aws, &moto.endpoint())
+    let out = run(support::aws_command(&aws, &moto.endpoint())
         .args(["ecs", "register-task-definition", "--cli-input-json"])
         .arg(format!("file://{}", file.display())));
     out.assert_code(0);
@@ -1133,7 +1102,7 @@ fn iam_policies_are_accepted_by_moto() {
         ("psc-admin", ADMIN_POLICY),
     ] {
         let name = format!("{name}-{suffix}");
-        let out = run(aws_command(&aws, &moto.endpoint())
+        let out = run(support::aws_command(&aws, &moto.endpoint())
             .args(["iam", "create-policy", "--policy-name", &name])
             .arg("--policy-document")
             .arg(format!("file://{}", repo(file).display())));
@@ -1143,7 +1112,7 @@ fn iam_policies_are_accepted_by_moto() {
         assert_eq!(policy["DefaultVersionId"], "v1", "{out}");
     }
     let malformed = read(TASK_ROLE_POLICY).replacen("\"Allow\"", "\"Alow\"", 1);
-    let out = run(aws_command(&aws, &moto.endpoint())
+    let out = run(support::aws_command(&aws, &moto.endpoint())
         .args(["iam", "create-policy", "--policy-name"])
         .arg(format!("malformed-{suffix}"))
         .args(["--policy-document", &malformed]));

@@ -128,6 +128,13 @@ fn values_reach_the_child_byte_exact() {
         moto.put(&name, value);
         command.env(var, format!("SECRET {name}"));
     }
+    // A StringList comes through as SSM returns it: comma-joined.
+    moto.put_typed(
+        &format!("{p}/list"),
+        "a,b , c",
+        aws_sdk_ssm::types::ParameterType::StringList,
+    );
+    command.env("LIST", format!("SECRET {p}/list"));
     let dir = tempfile::tempdir().unwrap();
     command
         .current_dir(dir.path())
@@ -146,6 +153,7 @@ fn values_reach_the_child_byte_exact() {
             "{var}"
         );
     }
+    assert_eq!(env[&OsString::from("LIST")], "a,b , c");
     assert_eq!(
         env[&OsString::from("PLAIN_RAW")].as_encoded_bytes(),
         b"\xff\xfe not utf-8 = ok"

@@ -7,7 +7,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -1188,25 +1187,6 @@ fn decrypt_env_checks_before_any_call() {
     tripwire.assert_untouched();
 }
 
-fn aws_command(aws: &Path, moto: &Moto) -> Command {
-    let mut command = Command::new(aws);
-    command
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", support::REGION)
-        .env("AWS_CONFIG_FILE", "/nonexistent/psc-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/psc-test-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .args(["--endpoint-url", &moto.endpoint(), "--output", "json"])
-        .stdin(Stdio::null());
-    command
-}
-
 #[test]
 fn the_aws_cli_reads_what_psc_stores_and_psc_reads_what_it_stores() {
     require_moto!();
@@ -1226,7 +1206,7 @@ fn the_aws_cli_reads_what_psc_stores_and_psc_reads_what_it_stores() {
         let name = format!("{p}/from-psc/{label}");
         let out = with_stdin(psc(moto).args(["set", &name]), value.as_bytes());
         out.assert_code(0);
-        let out = run(aws_command(&aws, moto).args([
+        let out = run(support::aws_command(&aws, &moto.endpoint()).args([
             "ssm",
             "get-parameter",
             "--with-decryption",
@@ -1246,7 +1226,7 @@ fn the_aws_cli_reads_what_psc_stores_and_psc_reads_what_it_stores() {
             "Value": value,
             "Type": "SecureString",
         });
-        let out = run(aws_command(&aws, moto)
+        let out = run(support::aws_command(&aws, &moto.endpoint())
             .args(["ssm", "put-parameter", "--cli-input-json"])
             .arg(input.to_string()));
         out.assert_code(0);

@@ -541,3 +541,25 @@ pub fn cmd_copy(base: &Command) -> Command {
     }
     command
 }
+
+/// The aws CLI with a clean environment pointed at `endpoint`: dummy
+/// credentials, the test region, JSON output, no profile files, no IMDS.
+pub fn aws_command(aws: &std::path::Path, endpoint: &str) -> Command {
+    let mut command = Command::new(aws);
+    command
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env("AWS_CONFIG_FILE", "/nonexistent/psc-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/psc-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["--output", "json"])
+        .stdin(Stdio::null());
+    command
+}

@@ -67,27 +67,36 @@ pub fn init_logging(env_var: &str, verbose: u8) {
 /// `filter`, minus the SDK orchestrator's trace events whatever the filter
 /// says: they print whole requests and responses, and a PutParameter
 /// request holds its value.
+///
+/// The cap is one more static directive, not a per-event filter function:
+/// every SDK callsite is then decided once, not at each call.
 pub fn log_subscriber<W>(filter: Targets, writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    use tracing_subscriber::filter::{FilterExt, filter_fn};
     use tracing_subscriber::prelude::*;
+    const ORCHESTRATOR: &str = "aws_smithy_runtime::client::orchestrator";
+    let allowed = [
+        LevelFilter::TRACE,
+        LevelFilter::DEBUG,
+        LevelFilter::INFO,
+        LevelFilter::WARN,
+        LevelFilter::ERROR,
+    ]
+    .into_iter()
+    .find(|level| {
+        level
+            .into_level()
+            .is_some_and(|level| filter.would_enable(ORCHESTRATOR, &level))
+    })
+    .unwrap_or(LevelFilter::OFF);
+    let filter = filter.with_target(ORCHESTRATOR, allowed.min(LevelFilter::DEBUG));
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(false)
         .with_target(false)
-        .with_filter(filter.and(filter_fn(|meta| !carries_bodies(meta))));
+        .with_filter(filter);
     tracing_subscriber::registry().with(layer)
-}
-
-/// Trace events of the SDK's orchestrator: they print whole requests and
-/// responses.
-fn carries_bodies(meta: &tracing::Metadata<'_>) -> bool {
-    *meta.level() == tracing::Level::TRACE
-        && meta
-            .target()
-            .starts_with("aws_smithy_runtime::client::orchestrator")
 }
 
 /// Stop the AWS SDK from ever logging response bodies: at trace level it
@@ -148,7 +157,11 @@ mod tests {
 
     #[test]
     fn request_bodies_are_never_logged_whatever_the_filter() {
-        for filter in ["trace", "aws_smithy_runtime=trace,other=trace"] {
+        for filter in [
+            "trace",
+            "aws_smithy_runtime=trace,other=trace",
+            "other=trace,aws_smithy_runtime::client::orchestrator=trace",
+        ] {
             let captured = Captured::default();
             let writer = captured.clone();
             let subscriber = super::log_subscriber(filter.parse().unwrap(), move || writer.clone());

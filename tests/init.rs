@@ -241,6 +241,9 @@ fn init_resolves_references_and_keeps_no_values() {
             tr '\0' '\n' < /proc/$PPID/environ | grep -q "^DB_PASSWORD=SECRET " || exit 2
             ! grep -q SENTINEL /proc/$PPID/environ || exit 3
             [ "$(cat /proc/$PPID/comm)" = "psc-exec" ] || exit 4
+            # One thread left in the launcher: no runtime thread can take a
+            # signal meant for its sigwait.
+            [ "$(ls /proc/$PPID/task | wc -l)" -eq 1 ] || exit 5
             exit 0
         "#,
         );

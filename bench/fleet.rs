@@ -12,6 +12,7 @@
 //! (200), FLEET_REFERENCES (30), FLEET_RATE (40), FLEET_BURST (40),
 //! PSC_EXEC_BIN (default: the binary cargo built).
 
+mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/support/fault.rs"]
 mod fault;
@@ -69,17 +70,8 @@ fn main() {
     let spawning = Instant::now();
     for _ in 0..processes {
         let mut command = Command::new("sh");
-        command
-            .env_clear()
+        common::clean_aws_env(&mut command, &fake.endpoint())
             .env("GATE", &gate)
-            .env("PATH", "/usr/bin:/bin")
-            .env("AWS_ENDPOINT_URL", fake.endpoint())
-            .env("AWS_ACCESS_KEY_ID", "fleet")
-            .env("AWS_SECRET_ACCESS_KEY", "fleet")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

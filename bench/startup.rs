@@ -11,6 +11,7 @@
 //! `cargo bench --bench startup`. Environment: BENCH_RUNS (30),
 //! PSC_EXEC_BIN (default: the binary cargo built), PSC_TEST_MOTO_SERVER.
 
+mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/support/fault.rs"]
 mod fault;
@@ -80,16 +81,7 @@ fn row(
 
 fn psc_exec(binary: &PathBuf, endpoint: &str, n: usize) -> Command {
     let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    common::clean_aws_env(&mut command, endpoint)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

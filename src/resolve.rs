@@ -618,6 +618,19 @@ fn match_response(
         if slots[index].is_some() {
             return Err(bad(format!("{name} came back twice")));
         }
+        // A version selector names the version: any other is the wrong
+        // value, whatever the response says it is. (Parameter versions
+        // start at 1; a Secrets Manager reference reports 0.)
+        let wanted = refs[index].selector().and_then(|s| s.parse::<i64>().ok());
+        if let Some(wanted) = wanted
+            && version != wanted
+            && !matches!(refs[index].target(), Target::SecretsManager(_))
+        {
+            return Err(bad(format!(
+                "{} came back as version {version}",
+                refs[index].request_name()
+            )));
+        }
         slots[index] = Some(Fetch::Found(Fetched {
             value: SecretValue::new(value),
             kind: r#type.map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned()),

@@ -377,3 +377,30 @@ fn splay_is_accepted_and_bounded() {
     };
     out.assert_code(125).assert_one_line_error("psc-exec");
 }
+
+/// A response that gives another version than the selector asked for is
+/// the wrong value: refused, never passed on.
+#[test]
+fn a_version_other_than_the_one_asked_for_is_refused() {
+    let fake = FakeSsm::start(|_| Action::Respond {
+        status: 200,
+        body: format!(
+            r#"{{"Parameters":[{{"Name":"/app/db_url","Type":"SecureString","Value":"{SENTINEL}","Version":5,"Selector":":3"}}],"InvalidParameters":[]}}"#
+        ),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("child-ran");
+    let out = run(cmd("psc-exec", &fake.endpoint())
+        .env("DB_URL", "SECRET /app/db_url:3")
+        .args(["-vvv", "--", "touch"])
+        .arg(&marker));
+    out.assert_code(125);
+    assert!(!marker.exists());
+    let line = out.stderr().lines().last().unwrap_or_default().to_owned();
+    assert!(
+        line.contains("/app/db_url:3 came back as version 5"),
+        "{out}"
+    );
+    assert!(!contains(&out.0.stderr, SENTINEL.as_bytes()), "{out}");
+    assert_eq!(fake.calls(), 1);
+}

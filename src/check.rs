@@ -28,6 +28,8 @@ pub enum Status {
     Denied,
     /// The value is not a JSON object, or lacks the `#key`.
     BadKey(Unresolved),
+    /// The value cannot be an environment variable (a NUL byte).
+    BadValue,
 }
 
 impl Status {
@@ -39,6 +41,7 @@ impl Status {
             Self::Missing => "missing",
             Self::Denied => "denied",
             Self::BadKey(_) => "bad key",
+            Self::BadValue => "bad value",
         }
     }
 
@@ -48,6 +51,7 @@ impl Status {
             Self::BadKey(Unresolved::NotJsonObject(key)) => {
                 Some(format!("value is not a JSON object (key '{key}')"))
             }
+            Self::BadValue => Some("contains a NUL byte".into()),
             _ => None,
         }
     }
@@ -83,6 +87,7 @@ pub fn rows(scan: &Scan, fetches: &Fetches) -> Result<Vec<Row>, Error> {
         let status = match resolve::value_for(var, fetches) {
             Ok(_) => Status::Ok,
             Err(VarFailure::Unresolved(Unresolved::NotFound)) => Status::Missing,
+            Err(VarFailure::Unresolved(Unresolved::ContainsNul)) => Status::BadValue,
             Err(VarFailure::Unresolved(reason)) => Status::BadKey(reason),
             Err(VarFailure::Call(error)) => match &*error {
                 Error::Aws {

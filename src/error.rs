@@ -23,6 +23,8 @@ pub enum Unresolved {
     KeyNotFound(String),
     /// The reference has a `#key` but the value is not a JSON object.
     NotJsonObject(String),
+    /// The value holds a NUL byte, which no environment variable can.
+    ContainsNul,
 }
 
 impl Unresolved {
@@ -31,6 +33,9 @@ impl Unresolved {
             Self::NotFound => "parameters not found",
             Self::KeyNotFound(_) => "JSON key not found",
             Self::NotJsonObject(_) => "value is not a JSON object",
+            Self::ContainsNul => {
+                "value contains a NUL byte (not possible in an environment variable)"
+            }
         }
     }
 }
@@ -130,7 +135,9 @@ fn unresolved_list(unresolved: &[UnresolvedVar]) -> String {
     let mut groups: Vec<(&'static str, Vec<String>)> = Vec::new();
     for item in unresolved {
         let entry = match &item.reason {
-            Unresolved::NotFound => format!("{} -> {}", item.var, item.reference),
+            Unresolved::NotFound | Unresolved::ContainsNul => {
+                format!("{} -> {}", item.var, item.reference)
+            }
             Unresolved::KeyNotFound(key) | Unresolved::NotJsonObject(key) => {
                 format!("key '{key}' in {} -> {}", item.var, item.reference)
             }

@@ -421,13 +421,29 @@ fn classify(
         retryable: true,
         detail: detail.to_owned(),
     };
-    if matches!(error, SdkError::ConstructionFailure(_)) {
-        // Credential resolution failures surface here; their text names
-        // the providers tried, never a value.
+    // Credentials come first: the SDK reports a failed credentials chain as
+    // a dispatch failure, which would otherwise look like a network error.
+    if let Some(credentials) = credentials_error(&error) {
+        use aws_credential_types::provider::error::CredentialsError;
+        // A provider that timed out or failed (IMDS, ECS endpoint) may do
+        // better next time; no credentials at all, or a bad configuration,
+        // will not.
+        let retryable = matches!(
+            credentials,
+            CredentialsError::ProviderTimedOut(_) | CredentialsError::ProviderError(_)
+        );
         return Failure {
             class: AwsFailure::Credentials,
+            retryable,
+            detail: causes(credentials),
+        };
+    }
+    if matches!(error, SdkError::ConstructionFailure(_)) {
+        // The request could not be built (a bad region or endpoint, say).
+        return Failure {
+            class: AwsFailure::Other("invalid request configuration".into()),
             retryable: false,
-            detail: one_line(&aws_sdk_ssm::error::DisplayErrorContext(&error).to_string()),
+            detail: causes(&error),
         };
     }
     match error {
@@ -540,6 +556,20 @@ fn classify(
             )),
         },
     }
+}
+
+/// The credentials-chain error among an SDK error's sources, if any.
+fn credentials_error<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a aws_credential_types::provider::error::CredentialsError> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(found) = error.downcast_ref() {
+            return Some(found);
+        }
+        next = error.source();
+    }
+    None
 }
 
 /// An error and its sources, by their `Display` only (never `Debug`), on one
@@ -665,14 +695,19 @@ fn match_response(
 /// Why the variable has no value: a missing parameter or key, or the failed
 /// call (recorded with `keep_going`).
 pub fn value_for(var: &SecretVar, fetches: &Fetches) -> Result<SecretValue, VarFailure> {
-    match fetches.get(&var.reference) {
-        None | Some(Fetch::Missing) => Err(VarFailure::Unresolved(Unresolved::NotFound)),
-        Some(Fetch::Failed(error)) => Err(VarFailure::Call(Arc::clone(error))),
+    let value = match fetches.get(&var.reference) {
+        None | Some(Fetch::Missing) => return Err(VarFailure::Unresolved(Unresolved::NotFound)),
+        Some(Fetch::Failed(error)) => return Err(VarFailure::Call(Arc::clone(error))),
         Some(Fetch::Found(fetched)) => match var.reference.key() {
-            None => Ok(SecretValue::new(fetched.value.expose().to_owned())),
-            Some(key) => extract_key(&fetched.value, key).map_err(VarFailure::Unresolved),
+            None => SecretValue::new(fetched.value.expose().to_owned()),
+            Some(key) => extract_key(&fetched.value, key).map_err(VarFailure::Unresolved)?,
         },
+    };
+    // execve cannot pass it: caught here, so the launch and --check agree.
+    if value.expose().contains('\0') {
+        return Err(VarFailure::Unresolved(Unresolved::ContainsNul));
     }
+    Ok(value)
 }
 
 /// Why a variable has no value.

@@ -404,3 +404,56 @@ fn a_version_other_than_the_one_asked_for_is_refused() {
     assert!(!contains(&out.0.stderr, SENTINEL.as_bytes()), "{out}");
     assert_eq!(fake.calls(), 1);
 }
+
+/// No credentials anywhere: one line at once, not retried for the whole
+/// deadline as if the network were down, and no call made.
+#[test]
+fn missing_credentials_fail_at_once() {
+    let fake = scripted(vec![]);
+    let started = Instant::now();
+    let out = run(cmd("psc-exec", &fake.endpoint())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("DB_URL", "SECRET /app/db_url")
+        .args(["--timeout", "30s", "--", "true"]));
+    out.assert_code(125).assert_one_line_error("psc-exec");
+    assert!(
+        out.stderr()
+            .starts_with("psc-exec: no usable AWS credentials: "),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "retried: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.calls(), 0);
+}
+
+/// A value with a NUL byte cannot be passed to execve: exit 125 naming the
+/// variable (not 126 blaming the command), and --check says so too.
+#[test]
+fn a_value_with_a_nul_byte_is_refused_by_launch_and_check() {
+    let mut store = AwsStore::new();
+    store
+        .put("/app/nul", "ab\u{0}cd")
+        .put("/app/json", r#"{"k":"x\u0000y"}"#);
+    let fake = FakeSsm::start(move |call| store.answer(&call.names));
+    let out = run(cmd("psc-exec", &fake.endpoint())
+        .env("NUL", "SECRET /app/nul")
+        .env("NUL_KEY", "SECRET /app/json#k")
+        .args(["--", "true"]));
+    out.assert_code(125).assert_one_line_error("psc-exec");
+    assert_eq!(
+        out.stderr(),
+        "psc-exec: value contains a NUL byte (not possible in an environment variable): NUL -> /app/nul, NUL_KEY -> /app/json#k\n"
+    );
+    let out = run(cmd("psc-exec", &fake.endpoint())
+        .env("NUL", "SECRET /app/nul")
+        .args(["--check"]));
+    out.assert_code(125);
+    assert!(
+        out.stdout().contains("bad value (contains a NUL byte)"),
+        "{out}"
+    );
+}

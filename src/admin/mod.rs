@@ -263,6 +263,7 @@ fn get(args: &GetArgs, region: Option<&str>) -> Result<(), Failure> {
                         format!("value is not a JSON object, so it has no key '{key}': {shown}")
                     }
                     Unresolved::NotFound => format!("parameter not found: {shown}"),
+                    Unresolved::ContainsNul => format!("value contains a NUL byte: {shown}"),
                 })
             })?;
             &extracted

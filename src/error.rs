@@ -106,6 +106,9 @@ pub enum Error {
         /// The operating system's reason.
         reason: String,
     },
+    /// `--init` was told to stop (SIGTERM, ...) before the command started.
+    #[error("stopped by {} before the command was started", signal_name(*.0))]
+    Stopped(i32),
     /// Any other failure, already phrased.
     #[error("{0}")]
     Other(String),
@@ -118,9 +121,16 @@ impl Error {
         match self {
             Self::CommandNotFound(_) => EXIT_NOT_FOUND,
             Self::NotExecutable { .. } => EXIT_NOT_EXECUTABLE,
+            // What a shell reports for a death by that signal.
+            Self::Stopped(signum) => u8::try_from(128 + signum).unwrap_or(EXIT_FAILURE),
             _ => EXIT_FAILURE,
         }
     }
+}
+
+fn signal_name(signum: i32) -> String {
+    nix::sys::signal::Signal::try_from(signum)
+        .map_or_else(|_| format!("signal {signum}"), |s| s.as_str().to_owned())
 }
 
 fn invalid_list(invalid: &[InvalidVar]) -> String {

@@ -32,13 +32,16 @@ const SYNCHRONOUS: [Signal; 7] = [
     Signal::SIGSYS,
 ];
 
-/// Start `argv` as a child with `env`, forward signals to it, reap every
-/// child, and return the main child's exit code (128+N when killed by
-/// signal N).
+/// Block every catchable signal on this thread (and so on every thread it
+/// starts later, such as the resolution runtime's), ignore SIGTTIN and
+/// SIGTTOU, and make sure SIGCHLD is not inherited as ignored (the kernel
+/// would then reap the child itself and never tell us). Called before
+/// resolution, so a signal that arrives meanwhile waits instead of being
+/// dropped (PID 1 has no default actions) or killing a runtime thread.
 ///
 /// # Errors
-/// The command cannot be started (126/127), or signal set-up failed (125).
-pub fn run(argv: &[OsString], env: ChildEnv, signal_group: bool) -> Result<u8, Error> {
+/// When the signal mask or dispositions cannot be set.
+pub fn block_signals() -> Result<SigSet, Error> {
     let mut blocked = SigSet::all();
     for sig in SYNCHRONOUS {
         blocked.remove(sig);
@@ -50,10 +53,64 @@ pub fn run(argv: &[OsString], env: ChildEnv, signal_group: bool) -> Result<u8, E
     blocked
         .thread_block()
         .map_err(|e| Error::Other(format!("cannot block signals: {e}")))?;
-    for sig in [Signal::SIGTTIN, Signal::SIGTTOU] {
-        // SAFETY: SIG_IGN installs no handler code.
-        unsafe { signal(sig, SigHandler::SigIgn) }
-            .map_err(|e| Error::Other(format!("cannot ignore {sig}: {e}")))?;
+    for (sig, handler) in [
+        (Signal::SIGTTIN, SigHandler::SigIgn),
+        (Signal::SIGTTOU, SigHandler::SigIgn),
+        (Signal::SIGCHLD, SigHandler::SigDfl),
+    ] {
+        // SAFETY: SIG_IGN and SIG_DFL install no handler code.
+        unsafe { signal(sig, handler) }
+            .map_err(|e| Error::Other(format!("cannot set the action of {sig}: {e}")))?;
+    }
+    Ok(blocked)
+}
+
+/// Signals that mean "stop" before there is a child to forward them to.
+const STOP: [Signal; 4] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
+
+/// A stop signal waiting (blocked) for this process, if any.
+#[must_use]
+pub fn stop_signal_pending() -> Option<i32> {
+    let mut pending = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigpending fills the set it is given.
+    if unsafe { libc::sigpending(pending.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: initialised by the successful sigpending above.
+    let pending = unsafe { pending.assume_init() };
+    STOP.into_iter()
+        .map(|sig| sig as i32)
+        // SAFETY: sigismember reads a valid set.
+        .find(|&signum| unsafe { libc::sigismember(&raw const pending, signum) } == 1)
+}
+
+/// Resolves when a stop signal is pending: checked every 50 ms while the
+/// references resolve, so `docker stop` does not wait for `--timeout`.
+pub async fn stop_requested() -> i32 {
+    loop {
+        if let Some(signum) = stop_signal_pending() {
+            return signum;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Start `argv` as a child with `env`, forward signals to it, reap every
+/// child, and return the main child's exit code (128+N when killed by
+/// signal N).
+///
+/// # Errors
+/// The command cannot be started (126/127), or signal set-up failed (125).
+pub fn run(argv: &[OsString], env: ChildEnv, signal_group: bool) -> Result<u8, Error> {
+    let blocked = block_signals()?;
+    if let Some(signum) = stop_signal_pending() {
+        // Stopped while resolving: start nothing.
+        return Err(Error::Stopped(signum));
     }
     if std::process::id() != 1 {
         // Orphans of the child are re-parented to us, so we can reap them.

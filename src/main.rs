@@ -65,6 +65,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
     if cli.check {
         return check(&cli, &scan);
     }
+    if cli.init {
+        // Before the runtime exists: its threads inherit the blocked mask.
+        init::block_signals()?;
+    }
     let env = if scan.has_secrets() {
         let fetches = fetch(&cli, &scan, false)?;
         ChildEnv::build(scan, &fetches, cli.on_missing)?
@@ -139,13 +143,22 @@ fn fetch(cli: &Cli, scan: &Scan, keep_going: bool) -> Result<Fetches, Error> {
             keep_going,
             ..Settings::default()
         };
-        resolve::resolve(&references, cli.region.as_deref(), &settings).await
+        let resolution = resolve::resolve(&references, cli.region.as_deref(), &settings);
+        if cli.init {
+            tokio::select! {
+                fetched = resolution => fetched,
+                signum = init::stop_requested() => Err(Error::Stopped(signum)),
+            }
+        } else {
+            resolution.await
+        }
     });
     if cli.init {
-        // --init keeps running: wait for the runtime's threads (DNS
-        // lookups run on a blocking pool) to end, so no thread but this one
-        // is left to take a signal meant for sigwait.
-        drop(runtime);
+        // --init keeps running: give the runtime's threads a moment to end.
+        // One stuck in a DNS lookup is not waited for (it would outlast
+        // --timeout); it has every signal blocked, as this thread had when
+        // it was started, so it can never take one meant for sigwait.
+        runtime.shutdown_timeout(Duration::from_millis(100));
     } else {
         // exec (or exit) ends every thread anyway: don't wait for them.
         runtime.shutdown_background();

@@ -264,3 +264,73 @@ fn init_resolves_references_and_keeps_no_values() {
     let out = run(cmd("psc-exec", &moto.endpoint()).args(["--init", "--", "no-such-command-psc"]));
     out.assert_code(127).assert_one_line_error("psc-exec");
 }
+
+/// An inherited SIGCHLD=SIG_IGN would let the kernel reap the child behind
+/// our back (tini then hangs); psc-exec restores the default first.
+#[test]
+fn an_inherited_ignored_sigchld_does_not_hang_init() {
+    use nix::sys::signal::{SigHandler, signal};
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new("timeout");
+    command
+        .arg("10")
+        .arg(support::bin("psc-exec"))
+        .args(["--init", "--", "sh", "-c", "exit 3"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    // SAFETY: signal() is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            signal(Signal::SIGCHLD, SigHandler::SigIgn).map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let out = run(&mut command);
+    assert_eq!(out.code(), Some(3), "124 means it hung\n{out}");
+}
+
+/// SIGTERM while the references resolve (a stalled endpoint): psc-exec
+/// --init stops at once with 143 and starts nothing, instead of dropping
+/// the signal as PID 1 would or waiting for --timeout.
+#[test]
+fn term_while_resolving_stops_init_before_anything_starts() {
+    use support::fault::{Action, FakeSsm};
+    let fake = FakeSsm::start(|_| Action::Stall);
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let child = cmd("psc-exec", &fake.endpoint())
+        .env("DB", "SECRET /app/db")
+        .args([
+            "--init",
+            "--timeout",
+            "60s",
+            "--attempt-timeout",
+            "60s",
+            "--",
+            "touch",
+        ])
+        .arg(&marker)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The request has arrived: psc-exec is waiting on it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while fake.calls() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no call arrived");
+        std::thread::yield_now();
+    }
+    let started = std::time::Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let out = support::Run(child.wait_with_output().unwrap());
+    assert_eq!(out.code(), Some(143), "{out}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        out.stderr(),
+        "psc-exec: stopped by SIGTERM before the command was started\n"
+    );
+    assert!(!marker.exists());
+}

@@ -322,7 +322,7 @@ async fn call_batch(
     }
 }
 
-/// Exponential backoff with full jitter: first ceiling 100 ms, doubling,
+/// Exponential backoff with full jitter: after the first failure a random pause of up to 200 ms, the ceiling doubling per attempt,
 /// capped at 5 s. Under a shared throttle, full jitter spreads a fleet's
 /// retries over the window instead of synchronising them.
 fn backoff(attempt: u32) -> Duration {
@@ -607,12 +607,13 @@ fn match_response(
         detail,
     };
     let mut slots: Vec<Option<Fetch>> = refs.iter().map(|_| None).collect();
+    let arn_matches =
+        |wanted: &str, got: &str| got == wanted || got.starts_with(&format!("{wanted}:"));
     let find = |name: &str, arn: Option<&str>| -> Option<usize> {
         refs.iter()
             .position(|r| match r.target() {
                 Target::Arn { arn: wanted, .. } => {
-                    arn.is_some_and(|a| a == wanted || a.starts_with(&format!("{wanted}:")))
-                        || name == wanted
+                    arn.is_some_and(|a| arn_matches(wanted, a)) || name == wanted
                 }
                 _ => false,
             })
@@ -623,6 +624,13 @@ fn match_response(
             .or_else(|| {
                 let identity = identity_of(name);
                 refs.iter().position(|r| r.identity() == identity)
+            })
+            // An ARN request is only ever answered by that ARN: a response
+            // that names another (another account's parameter of the same
+            // name) is not its answer, whatever its name says.
+            .filter(|&i| match (refs[i].target(), arn) {
+                (Target::Arn { arn: wanted, .. }, Some(got)) => arn_matches(wanted, got),
+                _ => true,
             })
     };
     for parameter in output.parameters.unwrap_or_default() {

@@ -469,3 +469,28 @@ fn malformed_references_fail_before_any_call() {
     }
     tripwire.assert_untouched();
 }
+
+/// A response whose ARN names another account's parameter is not the answer
+/// to an ARN request, even with the same name: refused, never passed on.
+#[test]
+fn an_answer_for_another_arn_is_refused() {
+    let fake = FakeSsm::start(|_| {
+        support::fault::Action::Respond {
+        status: 200,
+        body: r#"{"Parameters":[{"Name":"/app/db","Type":"SecureString","Value":"WRONG-ACCOUNT","Version":1,"ARN":"arn:aws:ssm:us-east-1:111111111111:parameter/app/db"}],"InvalidParameters":[]}"#.into(),
+    }
+    });
+    let out = run(cmd("psc-exec", &fake.endpoint())
+        .env(
+            "X",
+            "SECRET arn:aws:ssm:us-east-1:222222222222:parameter/app/db",
+        )
+        .args(["--", "env", "-0"]));
+    out.assert_code(125).assert_one_line_error("psc-exec");
+    assert!(
+        out.stderr()
+            .contains("neither in Parameters nor in InvalidParameters"),
+        "{out}"
+    );
+    assert!(!out.stdout().contains("WRONG-ACCOUNT"));
+}

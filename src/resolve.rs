@@ -260,13 +260,16 @@ struct BatchOutcome {
     result: Result<Vec<(Reference, Fetch)>, Error>,
 }
 
-/// One batch, and the case where a whole call fails for one missing name.
+/// One batch, and the cases where a whole call fails for one name.
 ///
 /// moto fails a whole GetParameters call with `ParameterNotFound` when one
 /// Secrets Manager reference in it does not exist (AWS lists it in
 /// `InvalidParameters`). Rather than read the name out of the message, ask
 /// for each name alone: a lone `ParameterNotFound` is that name missing.
-/// This costs extra calls only when something is missing.
+/// For `--check` (`keep_going`) the same is done when access to one name
+/// (or its KMS key) is denied, so the report names the culprit rather than
+/// every name of its call. This costs extra calls only when something is
+/// wrong.
 async fn call_batch(
     client: &Client,
     batch: Batch,
@@ -274,21 +277,30 @@ async fn call_batch(
     deadline: Instant,
 ) -> BatchOutcome {
     let outcome = call_with_retries(client, batch, settings, deadline).await;
-    let not_found = matches!(
-        &outcome.result,
-        Err(Error::Aws { failure: AwsFailure::Other(code), .. }) if code == "ParameterNotFound"
-    );
-    if !not_found {
+    let split = match &outcome.result {
+        Err(error) if is_not_found(error) => true,
+        Err(Error::Aws {
+            failure: AwsFailure::AccessDenied | AwsFailure::Kms,
+            ..
+        }) => settings.keep_going,
+        _ => false,
+    };
+    if !split {
         return outcome;
     }
     let mut calls = outcome.calls;
     let mut results = Vec::with_capacity(outcome.refs.len());
     if outcome.refs.len() == 1 {
-        results.push((outcome.refs[0].clone(), Fetch::Missing));
+        let fetch = match outcome.result {
+            Err(error) if is_not_found(&error) => Fetch::Missing,
+            Err(error) => Fetch::Failed(Arc::new(error)),
+            Ok(_) => unreachable!("only failures are split"),
+        };
+        results.push((outcome.refs[0].clone(), fetch));
     } else {
         tracing::debug!(
             names = outcome.refs.len(),
-            "ParameterNotFound for a whole call; asking for each name alone"
+            "a whole call failed for one name; asking for each name alone"
         );
         for reference in &outcome.refs {
             let single = Batch {
@@ -299,11 +311,11 @@ async fn call_batch(
             calls += alone.calls;
             match alone.result {
                 Ok(found) => results.extend(found),
-                Err(Error::Aws {
-                    failure: AwsFailure::Other(code),
-                    ..
-                }) if code == "ParameterNotFound" => {
-                    results.push((reference.clone(), Fetch::Missing))
+                Err(error) if is_not_found(&error) => {
+                    results.push((reference.clone(), Fetch::Missing));
+                }
+                Err(error) if settings.keep_going => {
+                    results.push((reference.clone(), Fetch::Failed(Arc::new(error))));
                 }
                 Err(error) => {
                     return BatchOutcome {
@@ -322,9 +334,14 @@ async fn call_batch(
     }
 }
 
-/// Exponential backoff with full jitter: after the first failure a random pause of up to 200 ms, the ceiling doubling per attempt,
-/// capped at 5 s. Under a shared throttle, full jitter spreads a fleet's
-/// retries over the window instead of synchronising them.
+fn is_not_found(error: &Error) -> bool {
+    matches!(error, Error::Aws { failure: AwsFailure::Other(code), .. } if code == "ParameterNotFound")
+}
+
+/// Exponential backoff with full jitter: a random pause under a ceiling of
+/// 200 ms after the first failure, the ceiling doubling per attempt up to
+/// 5 s. Under a shared throttle, full jitter spreads a fleet's retries over
+/// the window instead of synchronising them.
 fn backoff(attempt: u32) -> Duration {
     const BASE_MS: u64 = 100;
     const CAP_MS: u64 = 5_000;

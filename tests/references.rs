@@ -494,3 +494,53 @@ fn an_answer_for_another_arn_is_refused() {
     );
     assert!(!out.stdout().contains("WRONG-ACCOUNT"));
 }
+
+/// --check with one denied name among others: the call fails for all of
+/// them, so each is asked alone and only the culprit is reported denied.
+#[test]
+fn check_names_the_denied_parameter_not_its_whole_call() {
+    let mut store = AwsStore::new();
+    store.put("/app/open", "o").put("/app/also-open", "a");
+    let fake = FakeSsm::start(move |call| {
+        if call.names.iter().any(|n| n == "/app/secret") {
+            support::fault::aws_error(
+                400,
+                "AccessDeniedException",
+                "not authorized to perform: ssm:GetParameters",
+            )
+        } else {
+            store.answer(&call.names)
+        }
+    });
+    let out = run(cmd("psc-exec", &fake.endpoint())
+        .env("OPEN", "SECRET /app/open")
+        .env("ALSO", "SECRET /app/also-open")
+        .env("SECRET_ONE", "SECRET /app/secret")
+        .args(["--check", "--format", "json"]));
+    out.assert_code(125);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    let statuses: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["variable"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [("ALSO", "ok"), ("OPEN", "ok"), ("SECRET_ONE", "denied")]
+    );
+    assert_eq!(fake.calls(), 4, "one call, then each of the three alone");
+    // A launch fails at once on the denied call: no per-name calls.
+    let fake_calls_before = fake.calls();
+    let out = run(cmd("psc-exec", &fake.endpoint())
+        .env("OPEN", "SECRET /app/open")
+        .env("SECRET_ONE", "SECRET /app/secret")
+        .args(["--", "true"]));
+    out.assert_code(125).assert_one_line_error("psc-exec");
+    assert_eq!(fake.calls() - fake_calls_before, 1);
+}

@@ -61,6 +61,12 @@ fn run(cli: Cli) -> Result<u8, Error> {
     let scan = scan::scan(std::env::vars_os()).map_err(Error::InvalidReferences)?;
     psc_exec::forbid_sensitive_logging();
     psc_exec::init_logging("PSC_EXEC_LOG", cli.verbose);
+    for miss in &scan.near_misses {
+        child::warn(&format!(
+            "{} looks like a reference but is passed through unchanged: {}",
+            miss.name, miss.why
+        ));
+    }
 
     if cli.check {
         return check(&cli, &scan);

@@ -47,6 +47,19 @@ pub struct InvalidVar {
 pub struct Scan {
     /// All variables, in their original order.
     pub vars: Vec<Var>,
+    /// Plain variables that look like a reference but are not one (a name
+    /// outside `^\w+$`, or `SECRET` not followed by exactly one space at
+    /// the start): passed through unchanged, worth a warning.
+    pub near_misses: Vec<NearMiss>,
+}
+
+/// A variable that looks like a reference but is not taken as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearMiss {
+    /// The variable's name, lossily decoded for the message.
+    pub name: String,
+    /// Why it is not a reference.
+    pub why: &'static str,
 }
 
 impl Scan {
@@ -78,6 +91,12 @@ where
     let mut invalid = Vec::new();
     for (name, value) in vars {
         let Some(var_name) = reference_name(&name, &value) else {
+            if let Some(why) = near_miss(&value) {
+                scan.near_misses.push(NearMiss {
+                    name: name.to_string_lossy().into_owned(),
+                    why,
+                });
+            }
             scan.vars.push(Var::Plain(name, value));
             continue;
         };
@@ -103,6 +122,18 @@ where
     } else {
         Err(invalid)
     }
+}
+
+/// Why a plain variable looks like a reference, if it does.
+fn near_miss(value: &OsStr) -> Option<&'static str> {
+    let value = value.as_bytes();
+    if value.starts_with(MARKER) {
+        return Some("a reference variable's name is letters, digits and _ only");
+    }
+    let trimmed = value.trim_ascii_start();
+    let rest = trimmed.strip_prefix(b"SECRET".as_slice())?;
+    let spaced = rest.first().is_some_and(u8::is_ascii_whitespace);
+    spaced.then_some("a reference starts with exactly 'SECRET ' (one space, nothing before it)")
 }
 
 /// The variable's name when it is a reference variable: name `^\w+$` and

@@ -471,3 +471,34 @@ fn child_gets_a_clean_signal_mask_and_default_sigpipe() {
         "SIGHUP's SIG_IGN must be inherited\n{out}"
     );
 }
+
+/// Values that look like references but are not taken as one pass through
+/// unchanged, each with a warning naming the variable (never the value).
+#[test]
+fn near_miss_references_are_passed_through_with_a_warning() {
+    let tripwire = Tripwire::new();
+    let out = run(cmd("psc-exec", &tripwire.endpoint())
+        .env("MY-VAR", "SECRET /app/db")
+        .env("LEADING", " SECRET /app/db")
+        .env("TABBED", "SECRET\t/app/db")
+        .env("PLURAL", "SECRETS are fine")
+        .env("BARE", "SECRET")
+        .args(["--", "env", "-0"]));
+    out.assert_code(0);
+    let env = out.env0();
+    assert_eq!(env[&OsString::from("MY-VAR")], "SECRET /app/db");
+    assert_eq!(env[&OsString::from("LEADING")], " SECRET /app/db");
+    assert_eq!(env[&OsString::from("TABBED")], "SECRET\t/app/db");
+    let stderr = out.stderr();
+    let mut warned: Vec<&str> = stderr
+        .lines()
+        .map(|l| {
+            assert!(l.starts_with("psc-exec: warning: "), "{out}");
+            assert!(!l.contains("/app/db"), "{out}");
+            l.split_whitespace().nth(2).unwrap_or_default()
+        })
+        .collect();
+    warned.sort_unstable();
+    assert_eq!(warned, ["LEADING", "MY-VAR", "TABBED"]);
+    tripwire.assert_untouched();
+}

@@ -235,7 +235,7 @@ fn secrets_manager(port: u16, target: &str, body: &Value) -> (bool, String) {
 /// server may seed the same names.
 fn seed(moto: &Moto, references: &[String]) {
     static SECRETS: Mutex<BTreeSet<(u16, String)>> = Mutex::new(BTreeSet::new());
-    let client = support::sdk_client(&moto.endpoint());
+    let client = support::sdk_client_in(&moto.endpoint(), REGION);
     let mut secrets: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
     for reference in references {
         let name = parameter_name(reference);

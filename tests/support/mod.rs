@@ -322,9 +322,14 @@ impl Drop for Moto {
 }
 
 pub fn sdk_client(endpoint: &str) -> aws_sdk_ssm::Client {
+    sdk_client_in(endpoint, REGION)
+}
+
+/// The same in another region (moto keeps each region's parameters apart).
+pub fn sdk_client_in(endpoint: &str, region: &'static str) -> aws_sdk_ssm::Client {
     let config = aws_sdk_ssm::Config::builder()
         .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-        .region(aws_sdk_ssm::config::Region::new(REGION))
+        .region(aws_sdk_ssm::config::Region::new(region))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_ssm::config::Credentials::new(
             "test", "test", None, None, "test",

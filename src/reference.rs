@@ -190,7 +190,7 @@ impl Reference {
 #[must_use]
 pub fn canonical_name(name: &str) -> &str {
     match name.strip_prefix('/') {
-        Some(rest) if !rest.contains('/') => rest,
+        Some(rest) if !rest.is_empty() && !rest.contains('/') => rest,
         _ => name,
     }
 }

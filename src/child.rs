@@ -62,18 +62,6 @@ impl ChildEnv {
         Ok(Self { vars })
     }
 
-    /// Number of variables.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.vars.len()
-    }
-
-    /// Whether there are none.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.vars.is_empty()
-    }
-
     /// A `Command` for `argv` with exactly this environment. The PATH
     /// searched is the child's, as in env(1). The child starts with an
     /// empty signal mask and the default SIGPIPE action, whatever psc-exec

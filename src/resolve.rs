@@ -155,11 +155,6 @@ impl Fetches {
     pub fn get(&self, reference: &Reference) -> Option<&Fetch> {
         self.results.get(&reference.without_key())
     }
-
-    /// Move the outcomes out, dropping nothing but the map.
-    pub fn into_results(self) -> HashMap<Reference, Fetch> {
-        self.results
-    }
 }
 
 /// Load the AWS configuration, plan the calls for `references` and run

@@ -391,17 +391,7 @@ fn check_reports_every_reference_without_values() {
         "{out}"
     );
     let rows: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
-    let statuses: Vec<(&str, &str)> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["variable"].as_str().unwrap(),
-                r["status"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let statuses = check_statuses(&rows);
     assert_eq!(
         statuses,
         [
@@ -519,17 +509,7 @@ fn check_names_the_denied_parameter_not_its_whole_call() {
         .args(["--check", "--format", "json"]));
     out.assert_code(125);
     let rows: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
-    let statuses: Vec<(&str, &str)> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["variable"].as_str().unwrap(),
-                r["status"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let statuses = check_statuses(&rows);
     assert_eq!(
         statuses,
         [("ALSO", "ok"), ("OPEN", "ok"), ("SECRET_ONE", "denied")]
@@ -543,4 +523,18 @@ fn check_names_the_denied_parameter_not_its_whole_call() {
         .args(["--", "true"]));
     out.assert_code(125).assert_one_line_error("psc-exec");
     assert_eq!(fake.calls() - fake_calls_before, 1);
+}
+
+/// (variable, status) of each `--check --format json` row, in order.
+fn check_statuses(rows: &serde_json::Value) -> Vec<(&str, &str)> {
+    rows.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|r| {
+            (
+                r["variable"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect()
 }

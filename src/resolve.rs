@@ -344,6 +344,10 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(fastrand::u64(0..=ceiling))
 }
 
+/// The least time worth starting an attempt with: a local round trip takes
+/// milliseconds, a regional one tens of them.
+const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+
 async fn call_with_retries(
     client: &Client,
     batch: Batch,
@@ -379,7 +383,10 @@ async fn call_with_retries(
         );
         let pause = backoff(attempt);
         let out_of_attempts = attempt >= settings.max_attempts;
-        let out_of_time = Instant::now() + pause >= deadline;
+        // Retry only if an attempt still has time to be answered after the
+        // pause: one squeezed into the last instant (timers round up) could
+        // only time out, and would report that instead of the real cause.
+        let out_of_time = Instant::now() + pause + MIN_ATTEMPT >= deadline;
         if !failure.retryable || out_of_attempts || out_of_time {
             let detail = if failure.retryable {
                 let why = if out_of_attempts {

@@ -28,6 +28,11 @@ pub struct Reference {
     target: Target,
     selector: Option<String>,
     key: Option<String>,
+    /// The name sent to `GetParameters` (base name and selector), built
+    /// once: every lookup afterwards borrows it.
+    request: String,
+    /// Length of the base name at the start of `request`.
+    base_len: usize,
 }
 
 /// What a reference points at.
@@ -92,16 +97,27 @@ impl Reference {
             let (name, selector) = split_selector(body)?;
             (parse_target_name(name)?, selector)
         };
-        let reference = Self {
+        let mut request = match &target {
+            Target::Name(name) => name.clone(),
+            Target::SecretsManager(id) => format!("{SECRETS_MANAGER_PREFIX}{id}"),
+            Target::Arn { arn, .. } => arn.clone(),
+        };
+        let base_len = request.len();
+        if let Some(selector) = &selector {
+            request.push(':');
+            request.push_str(selector);
+        }
+        if request.len() > MAX_REQUEST_NAME {
+            return err(format!("longer than {MAX_REQUEST_NAME} characters"));
+        }
+        Ok(Self {
             text: text.to_owned(),
             target,
             selector,
             key,
-        };
-        if reference.request_name().len() > MAX_REQUEST_NAME {
-            return err(format!("longer than {MAX_REQUEST_NAME} characters"));
-        }
-        Ok(reference)
+            request,
+            base_len,
+        })
     }
 
     /// The reference as written (trimmed).
@@ -139,21 +155,23 @@ impl Reference {
 
     /// The name without selector, as sent to `GetParameters`.
     #[must_use]
-    pub fn base_name(&self) -> String {
-        match &self.target {
-            Target::Name(name) => name.clone(),
-            Target::SecretsManager(id) => format!("{SECRETS_MANAGER_PREFIX}{id}"),
-            Target::Arn { arn, .. } => arn.clone(),
-        }
+    pub fn base_name(&self) -> &str {
+        &self.request[..self.base_len]
     }
 
     /// The string sent in `GetParameters`' `Names`: base name and selector.
+    /// It names what is fetched: the `#key` is not part of it, and an ARN
+    /// (the only form called outside the configured region) carries its
+    /// region.
     #[must_use]
-    pub fn request_name(&self) -> String {
-        match &self.selector {
-            Some(selector) => format!("{}:{selector}", self.base_name()),
-            None => self.base_name(),
-        }
+    pub fn request_name(&self) -> &str {
+        &self.request
+    }
+
+    /// [`Self::request_name`], taken.
+    #[must_use]
+    pub fn into_request_name(self) -> String {
+        self.request
     }
 
     /// The same reference without its `#key`: what is fetched. Two references
@@ -178,10 +196,10 @@ impl Reference {
     /// hold two requests with the same identity: the response could not be
     /// mapped back.
     #[must_use]
-    pub fn identity(&self) -> String {
+    pub fn identity(&self) -> &str {
         match &self.target {
-            Target::Name(name) | Target::Arn { name, .. } => canonical_name(name).to_owned(),
-            Target::SecretsManager(id) => canonical_name(id).to_owned(),
+            Target::Name(name) | Target::Arn { name, .. } => canonical_name(name),
+            Target::SecretsManager(id) => canonical_name(id),
         }
     }
 }

@@ -85,7 +85,7 @@ where
         by_region
             .entry(region)
             .or_default()
-            .entry(fetched.request_name())
+            .entry(fetched.request_name().to_owned())
             .or_insert(fetched);
     }
     let mut batches = Vec::new();
@@ -93,7 +93,7 @@ where
         let mut requests: Vec<Reference> = unique.into_values().collect();
         // Members of one identity are contiguous, so dealing the list out
         // round-robin puts each of them in a different batch.
-        requests.sort_by_key(Reference::identity);
+        requests.sort_by(|a, b| a.identity().cmp(b.identity()));
         let mut largest = 0;
         let mut run = 0;
         for (i, r) in requests.iter().enumerate() {
@@ -126,8 +126,19 @@ pub struct Fetched {
     pub kind: String,
     /// The version returned.
     pub version: i64,
-    /// When this version was stored (RFC 3339), if the response said.
-    pub last_modified: Option<String>,
+    /// When this version was stored, if the response said.
+    pub last_modified: Option<aws_sdk_ssm::primitives::DateTime>,
+}
+
+impl Fetched {
+    /// [`Self::last_modified`] in RFC 3339; formatted only when shown.
+    #[must_use]
+    pub fn last_modified_text(&self) -> Option<String> {
+        self.last_modified.and_then(|d| {
+            d.fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
+                .ok()
+        })
+    }
 }
 
 /// What became of one fetched reference.
@@ -141,10 +152,11 @@ pub enum Fetch {
     Failed(Arc<Error>),
 }
 
-/// The outcome of all calls, keyed by the reference without its `#key`.
+/// The outcome of all calls, keyed by the name requested (the reference
+/// without its `#key`).
 #[derive(Debug, Default)]
 pub struct Fetches {
-    results: HashMap<Reference, Fetch>,
+    results: HashMap<String, Fetch>,
     /// Calls made, retries included.
     pub calls: usize,
 }
@@ -153,7 +165,7 @@ impl Fetches {
     /// The outcome for a reference (its `#key` is ignored).
     #[must_use]
     pub fn get(&self, reference: &Reference) -> Option<&Fetch> {
-        self.results.get(&reference.without_key())
+        self.results.get(reference.request_name())
     }
 }
 
@@ -181,6 +193,18 @@ pub async fn resolve(
     fetch(&config, batches, settings, deadline).await
 }
 
+/// How many calls to keep in flight: as few as finish `calls` in the same
+/// number of rounds as `max` would. Each call in flight holds a connection
+/// of its own, and every new connection costs a TCP (and TLS) handshake:
+/// 10 calls with at most 8 in flight take two rounds either way, on 5
+/// connections rather than 8.
+#[must_use]
+pub fn width(calls: usize, max: usize) -> usize {
+    let max = max.max(1);
+    let rounds = calls.div_ceil(max).max(1);
+    calls.div_ceil(rounds).max(1)
+}
+
 /// Run the planned batches, at most `settings.concurrency` at once, all of
 /// it (retries included) before `deadline`.
 ///
@@ -194,9 +218,10 @@ pub async fn fetch(
 ) -> Result<Fetches, Error> {
     let started = Instant::now();
     let mut clients: HashMap<Option<String>, Client> = HashMap::new();
-    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-    let mut tasks = JoinSet::new();
     let batch_count = batches.len();
+    let width = width(batch_count, settings.concurrency);
+    let permits = Arc::new(Semaphore::new(width));
+    let mut tasks = JoinSet::new();
     for batch in batches {
         let client = clients
             .entry(batch.region.clone())
@@ -214,13 +239,18 @@ pub async fn fetch(
         let outcome = joined.map_err(|e| Error::Other(format!("resolution task failed: {e}")))?;
         fetches.calls += outcome.calls;
         match outcome.result {
-            Ok(results) => fetches.results.extend(results),
+            Ok(results) => fetches.results.extend(
+                results
+                    .into_iter()
+                    .map(|(reference, fetch)| (reference.into_request_name(), fetch)),
+            ),
             Err(error) if settings.keep_going => {
                 let error = Arc::new(error);
                 for reference in outcome.refs {
-                    fetches
-                        .results
-                        .insert(reference, Fetch::Failed(Arc::clone(&error)));
+                    fetches.results.insert(
+                        reference.request_name().to_owned(),
+                        Fetch::Failed(Arc::clone(&error)),
+                    );
                 }
             }
             // Dropping the JoinSet aborts the calls still in flight.
@@ -354,7 +384,11 @@ async fn call_with_retries(
     settings: &Settings,
     deadline: Instant,
 ) -> BatchOutcome {
-    let names: Vec<String> = batch.refs.iter().map(Reference::request_name).collect();
+    let names: Vec<String> = batch
+        .refs
+        .iter()
+        .map(|r| r.request_name().to_owned())
+        .collect();
     let started = Instant::now();
     let mut attempt = 0;
     let result = loop {
@@ -612,7 +646,7 @@ fn one_line(text: &str) -> String {
 
 /// The identity a name in a response stands for (see [`Reference::identity`]).
 fn identity_of(name: &str) -> String {
-    Reference::parse(name).map_or_else(|_| name.to_owned(), |r| r.identity())
+    Reference::parse(name).map_or_else(|_| name.to_owned(), |r| r.identity().to_owned())
 }
 
 /// Map a response back to the requests, by name (never by position).
@@ -622,7 +656,7 @@ fn match_response(
 ) -> Result<Vec<(Reference, Fetch)>, Error> {
     let bad = |detail: String| Error::Aws {
         failure: AwsFailure::BadResponse,
-        names: refs.iter().map(Reference::request_name).collect(),
+        names: refs.iter().map(|r| r.request_name().to_owned()).collect(),
         detail,
     };
     let mut slots: Vec<Option<Fetch>> = refs.iter().map(|_| None).collect();
@@ -692,10 +726,7 @@ fn match_response(
             value: SecretValue::new(value),
             kind: r#type.map_or_else(|| "unknown".to_owned(), |t| t.as_str().to_owned()),
             version,
-            last_modified: last_modified_date.and_then(|d| {
-                d.fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime)
-                    .ok()
-            }),
+            last_modified: last_modified_date,
         }));
     }
     for name in output.invalid_parameters.unwrap_or_default() {
@@ -771,6 +802,33 @@ mod tests {
     }
 
     #[test]
+    fn width_keeps_the_rounds_of_the_maximum_on_fewer_connections() {
+        let cases = [
+            (0, 8, 1),
+            (1, 8, 1),
+            (8, 8, 8),
+            (9, 8, 5),
+            (10, 8, 5),
+            (16, 8, 8),
+            (17, 8, 6),
+            (100, 8, 8),
+            (10, 1, 1),
+            (10, 0, 1),
+        ];
+        for (calls, max, expected) in cases {
+            let got = width(calls, max);
+            assert_eq!(got, expected, "{calls} calls, at most {max}");
+            if calls > 0 {
+                assert_eq!(
+                    calls.div_ceil(got),
+                    calls.div_ceil(max.max(1)),
+                    "same rounds"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn plan_makes_ceil_n_over_ten_calls() {
         for n in [1_usize, 9, 10, 11, 31, 100, 1000] {
             let texts: Vec<String> = (0..n).map(|i| format!("/p/n{i}")).collect();
@@ -790,11 +848,11 @@ mod tests {
     fn plan_deduplicates_and_ignores_keys() {
         let batches = plan(&refs(&["/a", "/a", "/a#k", "/b#x", "/b#y"]), "us-east-1");
         assert_eq!(batches.len(), 1);
-        let names: Vec<String> = batches[0]
+        let names = batches[0]
             .refs
             .iter()
             .map(Reference::request_name)
-            .collect();
+            .collect::<Vec<_>>();
         assert_eq!(names, ["/a", "/b"]);
     }
 
@@ -815,7 +873,7 @@ mod tests {
         // "a" shares its identity with the parameter "a".
         assert_eq!(batches.len(), 3);
         for batch in &batches {
-            let mut identities: Vec<String> = batch.refs.iter().map(Reference::identity).collect();
+            let mut identities: Vec<&str> = batch.refs.iter().map(Reference::identity).collect();
             let before = identities.len();
             identities.sort();
             identities.dedup();

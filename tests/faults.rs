@@ -177,6 +177,39 @@ fn a_slow_answer_within_the_attempt_timeout_is_waited_for() {
 }
 
 #[test]
+fn calls_run_concurrently_on_as_few_connections_as_their_rounds_need() {
+    // Every answer takes 400 ms, so the calls sent together are seen in
+    // flight together. At most 8 run at once; 10 calls take two rounds
+    // either way, so they go 5 at a time (5 connections, not 8).
+    for (n, calls, width) in [(10, 1, 1), (100, 10, 5), (160, 16, 8)] {
+        let mut store = AwsStore::new();
+        for i in 0..n {
+            store.put(&format!("/c/p{i:03}"), &format!("v{i}"));
+        }
+        let fake = FakeSsm::start(move |call| {
+            Action::Delay(
+                Duration::from_millis(400),
+                Box::new(store.answer(&call.names)),
+            )
+        });
+        let mut command = cmd("psc-exec", &fake.endpoint());
+        for i in 0..n {
+            command.env(format!("P{i:03}"), format!("SECRET /c/p{i:03}"));
+        }
+        let last = n - 1;
+        run(command.args([
+            "--",
+            "sh",
+            "-c",
+            &format!("test \"$P000\" = v0 && test \"$P{last:03}\" = v{last}"),
+        ]))
+        .assert_code(0);
+        assert_eq!(fake.calls(), calls, "N={n}");
+        assert_eq!(fake.most_in_flight(), width, "N={n}");
+    }
+}
+
+#[test]
 fn a_stalled_connection_is_abandoned_and_retried() {
     let fake = scripted(vec![Action::Stall]);
     assert_succeeded(&fake, &["--attempt-timeout", "300ms"], 2);
@@ -184,6 +217,25 @@ fn a_stalled_connection_is_abandoned_and_retried() {
         Duration::from_secs(30),
         Box::new(server_error()),
     )]);
+    assert_succeeded(&fake, &["--attempt-timeout", "300ms"], 2);
+}
+
+#[test]
+fn a_body_that_stalls_after_the_headers_is_abandoned_and_retried() {
+    // The per-attempt timeout covers the body, not only the headers: an
+    // answer that stops half-way is abandoned and retried.
+    let store = store();
+    let fake = FakeSsm::start(move |call| {
+        let answer = store.answer(&call.names);
+        match answer {
+            Action::Respond { status, body } if call.index == 0 => Action::StallBody {
+                status,
+                sent: body.len() / 2,
+                body,
+            },
+            answer => answer,
+        }
+    });
     assert_succeeded(&fake, &["--attempt-timeout", "300ms"], 2);
 }
 

@@ -275,14 +275,13 @@ fn get(args: &GetArgs, region: Option<&str>) -> Result<(), Failure> {
         // buffer that is wiped (a serde_json::Value would hold a copy).
         let text = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let last_modified = fetched
-            .last_modified
-            .as_deref()
-            .map_or_else(|| "null".to_owned(), text);
+            .last_modified_text()
+            .map_or_else(|| "null".to_owned(), |t| text(&t));
         let quoted_value = Zeroizing::new(text(value.expose()));
         out.extend_from_slice(
             format!(
                 "{{\"name\":{},\"type\":{},\"version\":{},\"value\":",
-                text(&reference.base_name()),
+                text(reference.base_name()),
                 text(&fetched.kind),
                 fetched.version
             )

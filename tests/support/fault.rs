@@ -31,6 +31,13 @@ pub enum Action {
     Delay(Duration, Box<Action>),
     /// Read the request and never answer (the connection stays open).
     Stall,
+    /// Send the status, headers (with the full `Content-Length`) and the
+    /// first `sent` bytes of `body`, then nothing more: a stall in the body.
+    StallBody {
+        status: u16,
+        body: String,
+        sent: usize,
+    },
     /// Close the connection with a TCP reset, without answering.
     Reset,
 }
@@ -56,30 +63,57 @@ pub type Script = Arc<dyn Fn(&Call) -> Action + Send + Sync>;
 pub struct FakeSsm {
     pub port: u16,
     calls: Arc<Mutex<Vec<Call>>>,
+    count: Arc<AtomicUsize>,
+    most_in_flight: Arc<AtomicUsize>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeSsm {
+    /// For tests: two worker threads, every call recorded.
     pub fn start(script: impl Fn(&Call) -> Action + Send + Sync + 'static) -> Self {
-        let script: Script = Arc::new(script);
+        Self::launch(Arc::new(script), true)
+    }
+
+    /// For benchmarks: one thread (the other core is left to the process
+    /// measured) and nothing kept of a call but the count.
+    pub fn start_lean(script: impl Fn(&Call) -> Action + Send + Sync + 'static) -> Self {
+        Self::launch(Arc::new(script), false)
+    }
+
+    fn launch(script: Script, record: bool) -> Self {
         let calls = Arc::new(Mutex::new(Vec::new()));
+        let count = Arc::new(AtomicUsize::new(0));
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
-        let thread_calls = Arc::clone(&calls);
+        let most_in_flight = Arc::new(AtomicUsize::new(0));
+        let recorder = Recorder {
+            calls: record.then(|| Arc::clone(&calls)),
+            count: Arc::clone(&count),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            most_in_flight: Arc::clone(&most_in_flight),
+        };
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(serve(script, thread_calls, port_tx, shutdown_rx));
+            let runtime = if record {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+            } else {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+            }
+            .expect("runtime");
+            runtime.block_on(serve(script, recorder, port_tx, shutdown_rx));
             runtime.shutdown_background();
         });
         let port = port_rx.recv().expect("fake endpoint port");
         Self {
             port,
             calls,
+            count,
+            most_in_flight,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
         }
@@ -91,9 +125,15 @@ impl FakeSsm {
 
     /// Requests received so far.
     pub fn calls(&self) -> usize {
-        self.calls.lock().unwrap().len()
+        self.count.load(Ordering::SeqCst)
     }
 
+    /// The most requests that were ever being answered at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.most_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The requests received so far (none with [`Self::start_lean`]).
     pub fn recorded(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
@@ -110,9 +150,35 @@ impl Drop for FakeSsm {
     }
 }
 
+/// Where calls are counted, and kept when tests want them.
+#[derive(Clone)]
+struct Recorder {
+    calls: Option<Arc<Mutex<Vec<Call>>>>,
+    count: Arc<AtomicUsize>,
+    in_flight: Arc<AtomicUsize>,
+    most_in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a request as in flight until it is answered (or dropped).
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(recorder: &Recorder) -> Self {
+        let now = recorder.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        recorder.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(Arc::clone(&recorder.in_flight))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn serve(
     script: Script,
-    calls: Arc<Mutex<Vec<Call>>>,
+    recorder: Recorder,
     port_tx: std::sync::mpsc::Sender<u16>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
@@ -122,7 +188,6 @@ async fn serve(
     port_tx
         .send(listener.local_addr().expect("addr").port())
         .expect("send port");
-    let counter = Arc::new(AtomicUsize::new(0));
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -133,14 +198,13 @@ async fn serve(
         };
         let fd = stream.as_raw_fd();
         let script = Arc::clone(&script);
-        let calls = Arc::clone(&calls);
-        let counter = Arc::clone(&counter);
+        let recorder = recorder.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request: Request<Incoming>| {
                 let script = Arc::clone(&script);
-                let calls = Arc::clone(&calls);
-                let counter = Arc::clone(&counter);
+                let recorder = recorder.clone();
                 async move {
+                    let _in_flight = InFlight::enter(&recorder);
                     let region = request
                         .headers()
                         .get("authorization")
@@ -163,7 +227,7 @@ async fn serve(
                         .unwrap_or_default();
                     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let call = Call {
-                        index: counter.fetch_add(1, Ordering::SeqCst),
+                        index: recorder.count.fetch_add(1, Ordering::SeqCst),
                         target,
                         names: parsed["Names"]
                             .as_array()
@@ -176,7 +240,9 @@ async fn serve(
                         with_decryption: parsed["WithDecryption"].as_bool().unwrap_or(false),
                         region,
                     };
-                    calls.lock().unwrap().push(call.clone());
+                    if let Some(calls) = &recorder.calls {
+                        calls.lock().unwrap().push(call.clone());
+                    }
                     let mut action = script(&call);
                     loop {
                         match action {
@@ -205,9 +271,21 @@ async fn serve(
                                     .status(status)
                                     .header("content-type", "application/x-amz-json-1.1")
                                     .header("x-amzn-requestid", format!("fake-{}", call.index))
-                                    .body(Full::new(Bytes::from(body)))
+                                    .body(Full::new(Bytes::from(body)).boxed())
                                     .expect("response");
                                 return Ok::<_, String>(response);
+                            }
+                            Action::StallBody { status, body, sent } => {
+                                let response = Response::builder()
+                                    .status(status)
+                                    .header("content-type", "application/x-amz-json-1.1")
+                                    .header("content-length", body.len())
+                                    .body(
+                                        PartThenStall(Some(Bytes::from(body).slice(..sent)))
+                                            .boxed(),
+                                    )
+                                    .expect("response");
+                                return Ok(response);
                             }
                         }
                     }
@@ -217,6 +295,24 @@ async fn serve(
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// A body that yields its one chunk, then never ends.
+struct PartThenStall(Option<Bytes>);
+
+impl hyper::body::Body for PartThenStall {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match self.0.take() {
+            Some(part) => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(part)))),
+            None => std::task::Poll::Pending,
+        }
     }
 }
 

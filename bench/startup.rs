@@ -288,6 +288,25 @@ fn main() {
     )
     .expect("credentials file");
 
+    // The five roots Amazon Trust Services recommends for a custom trust
+    // store: AWS endpoints chain to them. What the system bundle costs.
+    let ats_roots = [
+        "Amazon_Root_CA_1.pem",
+        "Amazon_Root_CA_2.pem",
+        "Amazon_Root_CA_3.pem",
+        "Amazon_Root_CA_4.pem",
+        "Starfield_Services_Root_Certificate_Authority_-_G2.pem",
+    ]
+    .iter()
+    .map(|file| std::fs::read(std::path::Path::new("/etc/ssl/certs").join(file)))
+    .collect::<Result<Vec<_>, _>>()
+    .ok()
+    .map(|pems| {
+        let path = std::env::temp_dir().join(format!("psc-bench-ats-{}.pem", std::process::id()));
+        std::fs::write(&path, pems.concat()).expect("ATS bundle");
+        path
+    });
+
     let mut specs = vec![
         spec(
             "env true",
@@ -323,6 +342,18 @@ fn main() {
         },
         fast_calls,
     ));
+    match &ats_roots {
+        Some(bundle) => specs.push(spec(
+            "  N=10, --ca-bundle of the 5 Amazon Trust Services roots",
+            move || {
+                let mut c = psc_exec(binary, fast_endpoint, 10);
+                c.env("PSC_EXEC_CA_BUNDLE", bundle);
+                c
+            },
+            fast_calls,
+        )),
+        None => eprintln!("SKIPPED the ATS row: the Amazon roots are not in /etc/ssl/certs"),
+    }
     specs.push(spec(
         "  N=10, credentials from a profile (full chain)",
         || {
@@ -380,6 +411,9 @@ fn main() {
     let rows = measure_rows(specs, runs);
     let floor_kib = own_peak_rss_kib();
     let _ = std::fs::remove_file(&profile);
+    if let Some(bundle) = &ats_roots {
+        let _ = std::fs::remove_file(bundle);
+    }
 
     println!(
         "psc-exec start-up benchmark: {runs} runs per row, round-robin; binary {} ({:.2} MiB)",

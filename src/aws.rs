@@ -45,6 +45,39 @@ pub fn check_retry_env() -> Result<Option<u32>, Error> {
     }
 }
 
+/// Choose the CA certificates the TLS stack loads: `bundle` alone when
+/// given (`--ca-bundle`), else as [`prefer_ca_bundle`].
+///
+/// Changes only psc-exec's own environment, never the child's (that was
+/// taken before), and must run before any other thread exists.
+///
+/// # Errors
+/// A `bundle` that cannot be read, before any call is made.
+pub fn choose_ca_certificates(bundle: Option<&std::path::Path>) -> Result<(), Error> {
+    let Some(bundle) = bundle else {
+        prefer_ca_bundle();
+        return Ok(());
+    };
+    // Read now: a wrong path is one clear line, not a certificate error
+    // per call (rustls-native-certs would skip it and trust nothing).
+    std::fs::File::open(bundle)
+        .and_then(|file| {
+            if file.metadata()?.is_file() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("not a file"))
+            }
+        })
+        .map_err(|e| Error::Config(format!("--ca-bundle {}: {e}", bundle.display())))?;
+    tracing::debug!(file = %bundle.display(), "CA certificates from --ca-bundle only");
+    // SAFETY: called from main before any other thread is started.
+    unsafe {
+        std::env::set_var("SSL_CERT_FILE", bundle);
+        std::env::remove_var("SSL_CERT_DIR");
+    }
+    Ok(())
+}
+
 /// Point the TLS stack at the system's CA bundle file, unless the user
 /// chose (`SSL_CERT_FILE` or `SSL_CERT_DIR`). Without it the SDK loads the
 /// bundle *and* reads every file of the certificate directory (hundreds on
@@ -53,7 +86,7 @@ pub fn check_retry_env() -> Result<Option<u32>, Error> {
 ///
 /// Changes only psc-exec's own environment, never the child's (that was
 /// taken before), and must run before any other thread exists.
-pub fn prefer_ca_bundle() {
+fn prefer_ca_bundle() {
     if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
         return;
     }

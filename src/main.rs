@@ -129,7 +129,7 @@ fn fetch(cli: &Cli, scan: &Scan, keep_going: bool) -> Result<Fetches, Error> {
         names = ?scan.secrets().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         "resolving references"
     );
-    aws::prefer_ca_bundle();
+    aws::choose_ca_certificates(cli.ca_bundle.as_deref())?;
     let runtime = psc_exec::runtime()?;
     let fetched = runtime.block_on(async {
         let max_attempts = match cli.max_attempts {

@@ -502,3 +502,169 @@ fn near_miss_references_are_passed_through_with_a_warning() {
     assert_eq!(warned, ["LEADING", "MY-VAR", "TABBED"]);
     tripwire.assert_untouched();
 }
+
+/// A child process killed (and reaped) when the test ends, even by a panic.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1 (its own CA), made by openssl:
+/// returns (certificate, key).
+fn self_signed(
+    openssl: &std::path::Path,
+    dir: &std::path::Path,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    let out = run(std::process::Command::new(openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj"])
+        .arg(format!("/O=psc-exec tests/CN={name}"))
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        // An end-entity certificate trusted as itself (webpki refuses a CA
+        // certificate as the server's).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    out.assert_code(0);
+    (cert, key)
+}
+
+/// `--ca-bundle`: psc-exec trusts that file alone (`SSL_CERT_DIR` is
+/// ignored), a file it cannot read is one line before any call, and the
+/// command's environment does not change. Against a real TLS server
+/// (`openssl s_server`) with a self-signed certificate: untrusted, the
+/// handshake fails (`UnknownIssuer`); trusted, it passes and the call then
+/// times out (s_server does not answer a POST).
+#[test]
+fn ca_bundle_is_the_only_trust_and_stays_with_psc_exec() {
+    let Some(openssl) = support::find_program("openssl") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl not found and CI is set: this test must not be skipped"
+        );
+        eprintln!("SKIPPED: openssl not found (apt-get install openssl)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (server_cert, server_key) = self_signed(&openssl, dir.path(), "server");
+    let (other_cert, _) = self_signed(&openssl, dir.path(), "other");
+    let port = support::free_port();
+    let mut server = KillOnDrop(
+        std::process::Command::new(&openssl)
+            .args(["s_server", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&server_cert)
+            .arg("-key")
+            .arg(&server_key)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server"),
+    );
+    // s_server prints ACCEPT once it listens.
+    let stdout = server.0.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("ACCEPT"))),
+        "s_server did not start"
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let attempt = |configure: &dyn Fn(&mut std::process::Command)| {
+        let mut command = cmd("psc-exec", &format!("https://127.0.0.1:{port}"));
+        command.env("DB_URL", "SECRET /app/db_url").args([
+            "--max-attempts",
+            "1",
+            "--attempt-timeout",
+            "500ms",
+        ]);
+        configure(&mut command);
+        let out = run(command.args(["--", "true"]));
+        out.assert_code(125).assert_one_line_error("psc-exec");
+        out.stderr()
+    };
+    let untrusted = "invalid peer certificate: UnknownIssuer";
+    let trusted = "no answer within 500ms";
+    // The system's roots do not include it.
+    let err = attempt(&|_| {});
+    assert!(err.contains(untrusted), "{err}");
+    // The flag, and its variable, make it trusted.
+    let err = attempt(&|c| {
+        c.arg("--ca-bundle").arg(&server_cert);
+    });
+    assert!(
+        err.contains(trusted) && !err.contains("certificate"),
+        "{err}"
+    );
+    let err = attempt(&|c| {
+        c.env("PSC_EXEC_CA_BUNDLE", &server_cert);
+    });
+    assert!(err.contains(trusted), "{err}");
+    // SSL_CERT_DIR alone trusts it (every file there is read) ...
+    let cert_dir = dir.path().join("certs");
+    std::fs::create_dir(&cert_dir).unwrap();
+    std::fs::copy(&server_cert, cert_dir.join("server.pem")).unwrap();
+    let err = attempt(&|c| {
+        c.env("SSL_CERT_DIR", &cert_dir);
+    });
+    assert!(err.contains(trusted), "{err}");
+    // ... but not next to --ca-bundle, which is the only trust.
+    let err = attempt(&|c| {
+        c.env("SSL_CERT_DIR", &cert_dir)
+            .arg("--ca-bundle")
+            .arg(&other_cert);
+    });
+    assert!(err.contains(untrusted), "{err}");
+    drop(server);
+
+    // A bundle that cannot be read: one line, no call.
+    let tripwire = Tripwire::new();
+    let out = run(cmd("psc-exec", &tripwire.endpoint())
+        .env("DB_URL", "SECRET /app/db_url")
+        .args(["--ca-bundle", "/nonexistent/ca.pem", "--", "true"]));
+    out.assert_code(125).assert_one_line_error("psc-exec");
+    assert!(
+        out.stderr().starts_with(
+            "psc-exec: configuration error: --ca-bundle /nonexistent/ca.pem: No such file"
+        ),
+        "{out}"
+    );
+    tripwire.assert_untouched();
+
+    // The command's environment is its own: no SSL_CERT_FILE appears, the
+    // SSL_CERT_DIR it was given stays.
+    let mut store = support::fault::AwsStore::new();
+    store.put("/app/db_url", "postgres://db");
+    let fake = support::fault::FakeSsm::start(move |call| store.answer(&call.names));
+    let out = run(cmd("psc-exec", &fake.endpoint())
+        .env("DB_URL", "SECRET /app/db_url")
+        .env("SSL_CERT_DIR", "/etc/ssl/certs")
+        .arg("--ca-bundle")
+        .arg(&other_cert)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "echo \"$DB_URL|${SSL_CERT_FILE-unset}|$SSL_CERT_DIR\"",
+        ]));
+    out.assert_code(0);
+    assert_eq!(out.stdout(), "postgres://db|unset|/etc/ssl/certs\n");
+}

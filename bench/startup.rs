@@ -11,7 +11,7 @@
 //! targets) compare runs made side by side.
 //!
 //! Run: `scripts/bench` (release build, pinned moto), or
-//! `cargo bench --bench startup`. Environment: BENCH_RUNS (30),
+//! `cargo bench --bench startup`. Environment: BENCH_RUNS (40),
 //! PSC_EXEC_BIN (default: the binary cargo built), PSC_TEST_MOTO_SERVER.
 
 mod common;
@@ -251,7 +251,7 @@ fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
+        .unwrap_or(40);
     let binary = PathBuf::from(
         std::env::var_os("PSC_EXEC_BIN")
             .unwrap_or_else(|| OsString::from(env!("CARGO_BIN_EXE_psc-exec"))),

@@ -58,17 +58,16 @@ pub fn choose_ca_certificates(bundle: Option<&std::path::Path>) -> Result<(), Er
         prefer_ca_bundle();
         return Ok(());
     };
-    // Read now: a wrong path is one clear line, not a certificate error
-    // per call (rustls-native-certs would skip it and trust nothing).
-    std::fs::File::open(bundle)
-        .and_then(|file| {
-            if file.metadata()?.is_file() {
-                Ok(())
-            } else {
-                Err(std::io::Error::other("not a file"))
-            }
-        })
-        .map_err(|e| Error::Config(format!("--ca-bundle {}: {e}", bundle.display())))?;
+    // Checked now: a wrong file is one clear line, not a refused
+    // certificate later (rustls-native-certs would skip it and trust
+    // nothing). Only the first certificate is parsed here.
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let wrong = |why: String| Error::Config(format!("--ca-bundle {}: {why}", bundle.display()));
+    let pem = std::fs::read(bundle).map_err(|e| wrong(crate::error::OsReason(&e).to_string()))?;
+    if !matches!(CertificateDer::pem_slice_iter(&pem).next(), Some(Ok(_))) {
+        return Err(wrong("no PEM certificate in it".into()));
+    }
     tracing::debug!(file = %bundle.display(), "CA certificates from --ca-bundle only");
     // SAFETY: called from main before any other thread is started.
     unsafe {

@@ -64,6 +64,9 @@ pub enum AwsFailure {
     Transient,
     /// Credentials could not be found or were rejected.
     Credentials,
+    /// The endpoint's TLS certificate was refused (not trusted, expired,
+    /// for another name): no retry can change that.
+    Certificate,
     /// The response could not be understood.
     BadResponse,
     /// Any other error AWS returned, by its code.
@@ -184,6 +187,10 @@ fn aws_message(failure: &AwsFailure, names: &[String], detail: &str) -> String {
             format!("Parameter Store unavailable: {detail}; parameters: {names}")
         }
         AwsFailure::Credentials => format!("no usable AWS credentials: {detail}"),
+        AwsFailure::Certificate => format!(
+            "TLS certificate of the endpoint refused (CA certificates: the system's, \
+             or --ca-bundle): {detail}; parameters: {names}"
+        ),
         AwsFailure::BadResponse => with_detail(format!(
             "malformed response from Parameter Store for {names}"
         )),

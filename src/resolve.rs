@@ -568,6 +568,16 @@ fn classify(
             } else {
                 format!("{what} ({cause})")
             };
+            if failure
+                .as_connector_error()
+                .is_some_and(|e| certificate_refused(e))
+            {
+                return Failure {
+                    class: AwsFailure::Certificate,
+                    retryable: false,
+                    detail,
+                };
+            }
             Failure {
                 class: if failure.is_user() {
                     AwsFailure::Other("request failed".into())
@@ -612,6 +622,25 @@ fn classify(
 }
 
 /// The credentials-chain error among an SDK error's sources, if any.
+/// Whether rustls refused the endpoint's certificate, anywhere in the
+/// chain of causes, by type. An `io::Error` carries its cause as a payload
+/// (and its `source()` skips that payload), so it is unwrapped instead.
+fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(rustls::Error::InvalidCertificate(_)) = error.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        next = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
+    }
+    false
+}
+
 fn credentials_error<'a>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a aws_credential_types::provider::error::CredentialsError> {

@@ -178,19 +178,16 @@ fn a_slow_answer_within_the_attempt_timeout_is_waited_for() {
 
 #[test]
 fn calls_run_concurrently_on_as_few_connections_as_their_rounds_need() {
-    // Every answer takes 400 ms, so the calls sent together are seen in
+    // Every answer takes a second, so the calls sent together are seen in
     // flight together. At most 8 run at once; 10 calls take two rounds
-    // either way, so they go 5 at a time (5 connections, not 8).
+    // either way, so they go 5 at a time, on 5 connections, not 8.
     for (n, calls, width) in [(10, 1, 1), (100, 10, 5), (160, 16, 8)] {
         let mut store = AwsStore::new();
         for i in 0..n {
             store.put(&format!("/c/p{i:03}"), &format!("v{i}"));
         }
         let fake = FakeSsm::start(move |call| {
-            Action::Delay(
-                Duration::from_millis(400),
-                Box::new(store.answer(&call.names)),
-            )
+            Action::Delay(Duration::from_secs(1), Box::new(store.answer(&call.names)))
         });
         let mut command = cmd("psc-exec", &fake.endpoint());
         for i in 0..n {
@@ -206,6 +203,7 @@ fn calls_run_concurrently_on_as_few_connections_as_their_rounds_need() {
         .assert_code(0);
         assert_eq!(fake.calls(), calls, "N={n}");
         assert_eq!(fake.most_in_flight(), width, "N={n}");
+        assert_eq!(fake.connections(), width, "N={n}");
     }
 }
 
@@ -236,7 +234,11 @@ fn a_body_that_stalls_after_the_headers_is_abandoned_and_retried() {
             answer => answer,
         }
     });
-    assert_succeeded(&fake, &["--attempt-timeout", "300ms"], 2);
+    assert_succeeded(
+        &fake,
+        &["--attempt-timeout", "300ms", "--timeout", "10s"],
+        2,
+    );
 }
 
 #[test]

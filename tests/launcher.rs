@@ -601,11 +601,15 @@ fn ca_bundle_is_the_only_trust_and_stays_with_psc_exec() {
         out.assert_code(125).assert_one_line_error("psc-exec");
         out.stderr()
     };
-    let untrusted = "invalid peer certificate: UnknownIssuer";
+    // Refused at once: a certificate no retry can change.
+    let untrusted = "psc-exec: TLS certificate of the endpoint refused (CA certificates: \
+                     the system's, or --ca-bundle): connection failed (io error: client \
+                     error (Connect): invalid peer certificate: UnknownIssuer); \
+                     parameters: /app/db_url\n";
     let trusted = "no answer within 500ms";
     // The system's roots do not include it.
     let err = attempt(&|_| {});
-    assert!(err.contains(untrusted), "{err}");
+    assert_eq!(err, untrusted);
     // The flag, and its variable, make it trusted.
     let err = attempt(&|c| {
         c.arg("--ca-bundle").arg(&server_cert);
@@ -632,21 +636,35 @@ fn ca_bundle_is_the_only_trust_and_stays_with_psc_exec() {
             .arg("--ca-bundle")
             .arg(&other_cert);
     });
-    assert!(err.contains(untrusted), "{err}");
+    assert_eq!(err, untrusted);
     drop(server);
 
-    // A bundle that cannot be read: one line, no call.
+    // A bundle that cannot be read, or holds no certificate: one line, no
+    // call.
     let tripwire = Tripwire::new();
-    let out = run(cmd("psc-exec", &tripwire.endpoint())
-        .env("DB_URL", "SECRET /app/db_url")
-        .args(["--ca-bundle", "/nonexistent/ca.pem", "--", "true"]));
-    out.assert_code(125).assert_one_line_error("psc-exec");
-    assert!(
-        out.stderr().starts_with(
-            "psc-exec: configuration error: --ca-bundle /nonexistent/ca.pem: No such file"
-        ),
-        "{out}"
-    );
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let missing = std::path::Path::new("/nonexistent/ca.pem");
+    for (bundle, why) in [
+        (missing, "No such file or directory"),
+        (empty.as_path(), "no PEM certificate in it"),
+        (server_key.as_path(), "no PEM certificate in it"),
+        (dir.path(), "Is a directory"),
+    ] {
+        let out = run(cmd("psc-exec", &tripwire.endpoint())
+            .env("DB_URL", "SECRET /app/db_url")
+            .arg("--ca-bundle")
+            .arg(bundle)
+            .args(["--", "true"]));
+        out.assert_code(125);
+        assert_eq!(
+            out.stderr(),
+            format!(
+                "psc-exec: configuration error: --ca-bundle {}: {why}\n",
+                bundle.display()
+            )
+        );
+    }
     tripwire.assert_untouched();
 
     // The command's environment is its own: no SSL_CERT_FILE appears, the

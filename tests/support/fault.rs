@@ -65,6 +65,7 @@ pub struct FakeSsm {
     calls: Arc<Mutex<Vec<Call>>>,
     count: Arc<AtomicUsize>,
     most_in_flight: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -87,7 +88,9 @@ impl FakeSsm {
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
         let most_in_flight = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
         let recorder = Recorder {
+            connections: Arc::clone(&connections),
             calls: record.then(|| Arc::clone(&calls)),
             count: Arc::clone(&count),
             in_flight: Arc::new(AtomicUsize::new(0)),
@@ -114,6 +117,7 @@ impl FakeSsm {
             calls,
             count,
             most_in_flight,
+            connections,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
         }
@@ -131,6 +135,11 @@ impl FakeSsm {
     /// The most requests that were ever being answered at once.
     pub fn most_in_flight(&self) -> usize {
         self.most_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// The requests received so far (none with [`Self::start_lean`]).
@@ -154,12 +163,14 @@ impl Drop for FakeSsm {
 #[derive(Clone)]
 struct Recorder {
     calls: Option<Arc<Mutex<Vec<Call>>>>,
+    connections: Arc<AtomicUsize>,
     count: Arc<AtomicUsize>,
     in_flight: Arc<AtomicUsize>,
     most_in_flight: Arc<AtomicUsize>,
 }
 
-/// Counts a request as in flight until it is answered (or dropped).
+/// Counts a request as in flight until its response (headers, at least)
+/// is handed over, or the request is dropped.
 struct InFlight(Arc<AtomicUsize>);
 
 impl InFlight {
@@ -196,6 +207,7 @@ async fn serve(
             },
             _ = &mut shutdown => return,
         };
+        recorder.connections.fetch_add(1, Ordering::SeqCst);
         let fd = stream.as_raw_fd();
         let script = Arc::clone(&script);
         let recorder = recorder.clone();

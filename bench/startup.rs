@@ -2,9 +2,10 @@
 //!
 //! Rows: `env true` vs `psc-exec -- true` (no references: no AWS at all);
 //! N = 1, 10, 100, 1000 references against a local endpoint that answers
-//! at once (what psc-exec itself costs); N = 10 against moto_server next to
-//! a single `curl` POST of the same GetParameters request (the round trip
-//! is the floor). Each row: wall time median/min/max over RUNS runs, median
+//! at once (bench/instant.rs: what psc-exec itself costs), and N = 10, 100
+//! against the tests' endpoint (tokio, its wake-ups included); N = 10
+//! against moto_server next to a single `curl` POST of the same
+//! GetParameters request (the round trip is the floor). Each row: wall time median/min/max over RUNS runs, median
 //! CPU time (user + system: whether a row waits or computes), calls per
 //! run, peak resident memory (the child's `ru_maxrss` via wait4). Rows are
 //! measured round-robin, so the ratios the summary prints (the issue's
@@ -18,6 +19,7 @@ mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/support/fault.rs"]
 mod fault;
+mod instant;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -30,6 +32,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fault::{Action, AwsStore, FakeSsm};
+use instant::InstantSsm;
 
 struct Row {
     name: String,
@@ -72,6 +75,15 @@ struct Spec<'a> {
     name: String,
     make: Box<dyn FnMut() -> Command + 'a>,
     calls: Box<dyn Fn() -> usize + 'a>,
+    /// Runs against the instant endpoint, which polls while they run.
+    instant: bool,
+}
+
+impl Spec<'_> {
+    fn on_instant(mut self) -> Self {
+        self.instant = true;
+        self
+    }
 }
 
 fn spec<'a>(
@@ -83,6 +95,7 @@ fn spec<'a>(
         name: name.into(),
         make: Box::new(make),
         calls: Box::new(calls),
+        instant: false,
     }
 }
 
@@ -90,10 +103,14 @@ fn spec<'a>(
 /// the next round. Whatever else the machine does (a neighbour's load, a
 /// frequency change) then weighs on every row alike, so the ratios between
 /// rows hold even when the absolute figures drift.
-fn measure_rows(mut specs: Vec<Spec<'_>>, runs: usize) -> Vec<Row> {
+fn measure_rows(mut specs: Vec<Spec<'_>>, runs: usize, instant: &InstantSsm) -> Vec<Row> {
+    let run = |spec: &mut Spec<'_>| {
+        let _polling = spec.instant.then(|| instant.spinning());
+        measure(&mut (spec.make)())
+    };
     // One warm-up run each: page cache, moto's first-request costs.
     for spec in &mut specs {
-        measure(&mut (spec.make)());
+        run(spec);
     }
     let mut rows: Vec<Row> = specs
         .iter()
@@ -109,7 +126,7 @@ fn measure_rows(mut specs: Vec<Spec<'_>>, runs: usize) -> Vec<Row> {
     for _ in 0..runs {
         for (i, spec) in specs.iter_mut().enumerate() {
             let before = (spec.calls)();
-            let (elapsed, used, maxrss) = measure(&mut (spec.make)());
+            let (elapsed, used, maxrss) = run(spec);
             made[i] += (spec.calls)() - before;
             let row = &mut rows[i];
             row.times.push(elapsed);
@@ -265,18 +282,29 @@ fn main() {
             &format!("value-{i:04}-{}", "x".repeat(40)),
         );
     }
-    // An endpoint as close to instant as a local one gets: each distinct
-    // request is answered from the store once, then from memory, on one
-    // thread (the other core is left to psc-exec).
+    // The local instant endpoint (bench/instant.rs), and for comparison the
+    // tests' own endpoint (tokio, asleep between requests) answering the
+    // same from memory.
     let answers: Mutex<HashMap<Vec<String>, Action>> = Mutex::new(HashMap::new());
-    let fast = FakeSsm::start_lean(move |call| {
+    let answer = move |names: &[String]| match store.answer(names) {
+        Action::Respond { body, .. } => body,
+        other => unreachable!("{other:?}"),
+    };
+    let tokio_answer = answer.clone();
+    let fast = InstantSsm::start(Box::new(answer));
+    let sleeping = FakeSsm::start_lean(move |call| {
         answers
             .lock()
             .unwrap()
             .entry(call.names.clone())
-            .or_insert_with(|| store.answer(&call.names))
+            .or_insert_with(|| Action::Respond {
+                status: 200,
+                body: tokio_answer(&call.names),
+            })
             .clone()
     });
+    let sleeping_endpoint = &sleeping.endpoint();
+    let sleeping_calls = || sleeping.calls();
     let fast_endpoint = &fast.endpoint();
     let fast_calls = || fast.calls();
     let binary = &binary;
@@ -324,47 +352,66 @@ fn main() {
         ),
     ];
     for n in [1, 10, 100, 1000] {
+        specs.push(
+            spec(
+                format!("psc-exec, N={n}, local instant endpoint"),
+                move || psc_exec(binary, fast_endpoint, n),
+                fast_calls,
+            )
+            .on_instant(),
+        );
+    }
+    for n in [10, 100] {
         specs.push(spec(
-            format!("psc-exec, N={n}, local instant endpoint"),
-            move || psc_exec(binary, fast_endpoint, n),
-            fast_calls,
+            format!("  N={n}, the tests' endpoint (tokio, sleeps when idle)"),
+            move || psc_exec(binary, sleeping_endpoint, n),
+            sleeping_calls,
         ));
     }
     // What two start-up fixes save, measured by undoing them from outside:
     // the CA directory read file by file, and the whole credentials chain
     // built because the credentials come from a profile file.
-    specs.push(spec(
-        "  N=10, SSL_CERT_DIR=/etc/ssl/certs (every CA file read)",
-        || {
-            let mut c = psc_exec(binary, fast_endpoint, 10);
-            c.env("SSL_CERT_DIR", "/etc/ssl/certs");
-            c
-        },
-        fast_calls,
-    ));
-    match &ats_roots {
-        Some(bundle) => specs.push(spec(
-            "  N=10, --ca-bundle of the 5 Amazon Trust Services roots",
-            move || {
+    specs.push(
+        spec(
+            "  N=10, SSL_CERT_DIR=/etc/ssl/certs (every CA file read)",
+            || {
                 let mut c = psc_exec(binary, fast_endpoint, 10);
-                c.env("PSC_EXEC_CA_BUNDLE", bundle);
+                c.env("SSL_CERT_DIR", "/etc/ssl/certs");
                 c
             },
             fast_calls,
-        )),
+        )
+        .on_instant(),
+    );
+    match &ats_roots {
+        Some(bundle) => specs.push(
+            spec(
+                "  N=10, --ca-bundle of the 5 Amazon Trust Services roots",
+                move || {
+                    let mut c = psc_exec(binary, fast_endpoint, 10);
+                    c.env("PSC_EXEC_CA_BUNDLE", bundle);
+                    c
+                },
+                fast_calls,
+            )
+            .on_instant(),
+        ),
         None => eprintln!("SKIPPED the ATS row: the Amazon roots are not in /etc/ssl/certs"),
     }
-    specs.push(spec(
-        "  N=10, credentials from a profile (full chain)",
-        || {
-            let mut c = psc_exec(binary, fast_endpoint, 10);
-            c.env_remove("AWS_ACCESS_KEY_ID")
-                .env_remove("AWS_SECRET_ACCESS_KEY")
-                .env("AWS_SHARED_CREDENTIALS_FILE", &profile);
-            c
-        },
-        fast_calls,
-    ));
+    specs.push(
+        spec(
+            "  N=10, credentials from a profile (full chain)",
+            || {
+                let mut c = psc_exec(binary, fast_endpoint, 10);
+                c.env_remove("AWS_ACCESS_KEY_ID")
+                    .env_remove("AWS_SECRET_ACCESS_KEY")
+                    .env("AWS_SHARED_CREDENTIALS_FILE", &profile);
+                c
+            },
+            fast_calls,
+        )
+        .on_instant(),
+    );
 
     let moto = start_moto();
     match &moto {
@@ -408,7 +455,7 @@ fn main() {
         }
         None => eprintln!("SKIPPED the moto rows: moto_server not found (run scripts/bench)"),
     }
-    let rows = measure_rows(specs, runs);
+    let rows = measure_rows(specs, runs, &fast);
     let floor_kib = own_peak_rss_kib();
     let _ = std::fs::remove_file(&profile);
     if let Some(bundle) = &ats_roots {
@@ -463,6 +510,15 @@ fn main() {
     ) {
         println!(
             "N=100 / N=10, local instant endpoint: {:.2}x (target: at most 1.5x)",
+            hundred / ten
+        );
+    }
+    if let (Some(ten), Some(hundred)) = (
+        median("  N=10, the tests' endpoint (tokio, sleeps when idle)"),
+        median("  N=100, the tests' endpoint (tokio, sleeps when idle)"),
+    ) {
+        println!(
+            "N=100 / N=10, the tests' endpoint: {:.2}x (its wake-ups included)",
             hundred / ten
         );
     }

@@ -388,6 +388,11 @@ fn stderr_of(child: &mut Child) -> String {
 
 // ------------------------------------------------------------ Dockerfiles
 
+/// Where a Dockerfile's last stage starts.
+fn final_stage_start(dockerfile: &str) -> usize {
+    dockerfile.rfind("\nFROM ").expect("a FROM")
+}
+
 /// Every Dockerfile example: the top-level one and examples/docker/.
 fn dockerfiles() -> Vec<String> {
     let mut files = vec!["Dockerfile.example".to_owned()];
@@ -542,11 +547,27 @@ fn dockerfiles_run_psc_exec_as_pid_1_with_ca_certificates() {
         );
     }
     let example = read("Dockerfile.example");
-    let final_stage = &example[example.rfind("\nFROM ").unwrap()..];
+    let final_stage = &example[final_stage_start(&example)..];
     assert!(
         final_stage.contains("apt-get install -y --no-install-recommends ca-certificates"),
         "the final stage installs CA certificates"
     );
+    // The static option inside Dockerfile.example itself (`--target static`).
+    let static_stage = &example[example
+        .find("\nFROM scratch AS static\n")
+        .expect("Dockerfile.example has a static stage")
+        ..final_stage_start(&example)];
+    assert!(example.contains("--target x86_64-unknown-linux-musl --bin psc-exec"));
+    for line in [
+        "COPY --from=build-static /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+        "COPY --from=build-static /out/psc-exec /usr/local/bin/psc-exec",
+        ENTRYPOINT,
+    ] {
+        assert!(
+            static_stage.lines().any(|l| l == line),
+            "the static stage lacks {line}"
+        );
+    }
     let scratch = read("examples/docker/Dockerfile.scratch");
     assert!(scratch.contains("\nFROM scratch\n"));
     assert!(scratch.contains("--target x86_64-unknown-linux-musl"));

@@ -469,6 +469,7 @@ struct Failure {
 fn classify(
     error: SdkError<GetParametersError, aws_sdk_ssm::config::http::HttpResponse>,
 ) -> Failure {
+    use aws_credential_types::provider::error::CredentialsError;
     let transient = |detail: &str| Failure {
         class: AwsFailure::Transient,
         retryable: true,
@@ -476,8 +477,7 @@ fn classify(
     };
     // Credentials come first: the SDK reports a failed credentials chain as
     // a dispatch failure, which would otherwise look like a network error.
-    if let Some(credentials) = credentials_error(&error) {
-        use aws_credential_types::provider::error::CredentialsError;
+    if let Some(credentials) = cause::<CredentialsError>(&error) {
         // A provider that timed out or failed (IMDS, ECS endpoint) may do
         // better next time; no credentials at all, or a bad configuration,
         // will not.
@@ -554,23 +554,21 @@ fn classify(
         SdkError::DispatchFailure(failure) => {
             // The connector's own words (refused, DNS, TLS trust): they
             // name hosts and causes, never a value.
-            let cause = failure
-                .as_connector_error()
-                .map(|e| causes(e))
-                .unwrap_or_default();
+            let connector = failure.as_connector_error();
+            let text = connector.map(|e| causes(e)).unwrap_or_default();
             let what = if failure.is_timeout() {
                 "connection timed out"
             } else {
                 "connection failed"
             };
-            let detail = if cause.is_empty() {
+            let detail = if text.is_empty() {
                 what.to_owned()
             } else {
-                format!("{what} ({cause})")
+                format!("{what} ({text})")
             };
-            if failure
-                .as_connector_error()
-                .is_some_and(|e| certificate_refused(e))
+            // rustls refused the endpoint's certificate: no retry changes that.
+            if let Some(rustls::Error::InvalidCertificate(_)) =
+                connector.and_then(|e| cause::<rustls::Error>(e))
             {
                 return Failure {
                     class: AwsFailure::Certificate,
@@ -621,15 +619,16 @@ fn classify(
     }
 }
 
-/// The credentials-chain error among an SDK error's sources, if any.
-/// Whether rustls refused the endpoint's certificate, anywhere in the
-/// chain of causes, by type. An `io::Error` carries its cause as a payload
-/// (and its `source()` skips that payload), so it is unwrapped instead.
-fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+/// The first error of type `T` among an error's causes: its sources, and
+/// the payloads of `io::Error`s on the way (whose `source()` skips the
+/// payload itself).
+fn cause<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     let mut next = Some(error);
     while let Some(error) = next {
-        if let Some(rustls::Error::InvalidCertificate(_)) = error.downcast_ref::<rustls::Error>() {
-            return true;
+        if let Some(found) = error.downcast_ref::<T>() {
+            return Some(found);
         }
         next = match error.downcast_ref::<std::io::Error>() {
             Some(io) => io
@@ -637,19 +636,6 @@ fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
                 .map(|inner| inner as &(dyn std::error::Error + 'static)),
             None => error.source(),
         };
-    }
-    false
-}
-
-fn credentials_error<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a aws_credential_types::provider::error::CredentialsError> {
-    let mut next = Some(error);
-    while let Some(error) = next {
-        if let Some(found) = error.downcast_ref() {
-            return Some(found);
-        }
-        next = error.source();
     }
     None
 }

@@ -45,6 +45,18 @@ pub fn check_retry_env() -> Result<Option<u32>, Error> {
     }
 }
 
+/// Attempts per call: `flag` (`--max-attempts`) when given, else
+/// `AWS_MAX_ATTEMPTS`, else [`DEFAULT_MAX_ATTEMPTS`].
+///
+/// # Errors
+/// Invalid retry settings in the environment (see [`check_retry_env`]).
+pub fn max_attempts(flag: Option<u32>) -> Result<u32, Error> {
+    match flag {
+        Some(n) => Ok(n),
+        None => Ok(check_retry_env()?.unwrap_or(DEFAULT_MAX_ATTEMPTS)),
+    }
+}
+
 /// Choose the CA certificates the TLS stack loads: `bundle` alone when
 /// given (`--ca-bundle`), else as [`prefer_ca_bundle`].
 ///

@@ -200,6 +200,12 @@ fn aws_message(failure: &AwsFailure, names: &[String], detail: &str) -> String {
     }
 }
 
+/// Text on one line: every run of whitespace (newlines included) becomes
+/// one space.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A one-line rendering of an I/O error without Rust's `(os error N)` suffix.
 pub(crate) struct OsReason<'a>(pub &'a std::io::Error);
 

@@ -122,7 +122,7 @@ pub fn install_panic_hook(program: &'static str, code: u8) {
             .map(|s| (*s).to_owned())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".to_owned());
-        let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+        let message = error::one_line(&message);
         eprintln!("{program}: internal error: {message}");
         std::process::exit(i32::from(code));
     }));

@@ -132,10 +132,7 @@ fn fetch(cli: &Cli, scan: &Scan, keep_going: bool) -> Result<Fetches, Error> {
     aws::choose_ca_certificates(cli.ca_bundle.as_deref())?;
     let runtime = psc_exec::runtime()?;
     let fetched = runtime.block_on(async {
-        let max_attempts = match cli.max_attempts {
-            Some(n) => n,
-            None => aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
-        };
+        let max_attempts = aws::max_attempts(cli.max_attempts)?;
         if let Some(splay) = cli.splay {
             let ceiling = u64::try_from(splay.as_millis()).unwrap_or(u64::MAX);
             let pause = Duration::from_millis(fastrand::u64(0..=ceiling));

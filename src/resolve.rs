@@ -16,7 +16,7 @@ use aws_sdk_ssm::types::Parameter;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::error::{AwsFailure, Error, Unresolved};
+use crate::error::{AwsFailure, Error, Unresolved, one_line};
 use crate::reference::{Reference, Target};
 use crate::scan::SecretVar;
 use crate::secret::SecretValue;
@@ -653,10 +653,6 @@ fn causes(error: &dyn std::error::Error) -> String {
         next = error.source();
     }
     parts.join(": ")
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The identity a name in a response stands for (see [`Reference::identity`]).

@@ -38,7 +38,7 @@ use self::cli::{
 use self::name::Selection;
 use self::prompt::PromptError;
 use crate::child::{self, Resolved};
-use crate::error::Unresolved;
+use crate::error::{OsReason, Unresolved};
 use crate::reference::Reference;
 use crate::resolve::{self, Fetch, Settings};
 use crate::secret::SecretValue;
@@ -92,7 +92,7 @@ fn prompt_failure(error: PromptError, name: &str) -> Failure {
         PromptError::Eof => format!("no value entered; nothing stored: {name}"),
         PromptError::Io(e) => format!(
             "cannot read the value from the terminal ({}): {name}",
-            os_reason(&e)
+            OsReason(&e)
         ),
     })
 }
@@ -167,9 +167,8 @@ fn value_from_stdin(name: &str, tier: Option<Tier>) -> Result<SecretValue, Failu
         }
         first
     } else {
-        value::read_limited(std::io::stdin().lock()).map_err(|e| {
-            Failure::Failed(format!("cannot read stdin ({}): {name}", os_reason(&e)))
-        })?
+        value::read_limited(std::io::stdin().lock())
+            .map_err(|e| Failure::Failed(format!("cannot read stdin ({}): {name}", OsReason(&e))))?
     };
     value::from_bytes(bytes, tier).map_err(|e| Failure::Failed(format!("{e}: {name}")))
 }
@@ -180,7 +179,7 @@ fn set_file(args: SetFileArgs, region: Option<&str>) -> Result<(), Failure> {
     let path = args.path.display().to_string();
     let bytes = std::fs::File::open(&args.path)
         .and_then(value::read_limited)
-        .map_err(|e| Failure::Failed(format!("cannot read {path}: {}", os_reason(&e))))?;
+        .map_err(|e| Failure::Failed(format!("cannot read {path}: {}", OsReason(&e))))?;
     let value = value::from_bytes(bytes, args.put.tier)
         .map_err(|e| Failure::Failed(format!("{e}: {path}")))?;
     store(&args.name, &args.put, &value, region)
@@ -234,7 +233,7 @@ fn get(args: &GetArgs, region: Option<&str>) -> Result<(), Failure> {
         ))
     })?;
     let settings = Settings {
-        max_attempts: aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
+        max_attempts: aws::max_attempts(None)?,
         ..Settings::default()
     };
     let runtime = crate::runtime()?;
@@ -331,7 +330,7 @@ fn delete(args: DeleteArgs, region: Option<&str>) -> Result<(), Failure> {
             many => format!("Delete {} parameters: {}?", many.len(), many.join(", ")),
         };
         let yes = prompt::confirm(&question)
-            .map_err(|e| Failure::Failed(format!("cannot read the answer: {}", os_reason(&e))))?;
+            .map_err(|e| Failure::Failed(format!("cannot read the answer: {}", OsReason(&e))))?;
         if !yes {
             return Err(Failure::Failed("not confirmed; nothing deleted".into()));
         }
@@ -491,7 +490,7 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
     let references: Vec<Reference> = scan.secrets().map(|s| s.reference.clone()).collect();
     tracing::info!(variables = references.len(), names = ?secret_names, "resolving references");
     let settings = Settings {
-        max_attempts: aws::check_retry_env()?.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
+        max_attempts: aws::max_attempts(None)?,
         ..Settings::default()
     };
     let runtime = crate::runtime()?;
@@ -500,29 +499,19 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
     let resolved = child::resolve_vars(scan, &fetches, args.on_missing)?;
     drop(fetches);
     let mut present = HashSet::new();
-    let mut with_nul = Vec::new();
     let mut out = Zeroizing::new(String::new());
     for var in &resolved {
         match var {
+            // A value with a NUL byte never gets here: value_for refuses it.
             Resolved::Secret { name, value } => {
                 present.insert(name.as_str());
-                if value.expose().contains('\0') {
-                    with_nul.push(name.as_str());
-                } else {
-                    quote::push_export(&mut out, name, value.expose());
-                }
+                quote::push_export(&mut out, name, value.expose());
             }
             Resolved::Kept(secret) => {
                 present.insert(secret.name.as_str());
             }
             Resolved::Plain(..) => {}
         }
-    }
-    if !with_nul.is_empty() {
-        return Err(Failure::Failed(format!(
-            "values hold a NUL character, which no environment variable can: {}",
-            with_nul.join(", ")
-        )));
     }
     for name in &secret_names {
         if !present.contains(name.as_str()) {
@@ -541,16 +530,10 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::Failed(format!(
             "cannot write to stdout: {}",
-            os_reason(&e)
+            OsReason(&e)
         ))),
         _ => Ok(()),
     }
-}
-
-/// An I/O error's text without Rust's `(os error N)` suffix.
-fn os_reason(error: &std::io::Error) -> String {
-    let text = error.to_string();
-    text.split(" (os error").next().unwrap_or(&text).to_owned()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use aws_sdk_ssm::types::{
 
 use super::Failure;
 use super::name::Selection;
+use crate::error::one_line;
 use crate::secret::SecretValue;
 
 /// `DeleteParameters` takes at most 10 names per call.
@@ -351,8 +352,4 @@ where
         ),
     };
     Failure::Failed(text)
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

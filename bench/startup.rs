@@ -16,18 +16,15 @@
 //! PSC_EXEC_BIN (default: the binary cargo built), PSC_TEST_MOTO_SERVER.
 
 mod common;
-#[allow(dead_code, unreachable_pub)]
-#[path = "../tests/support/fault.rs"]
-mod fault;
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::fault;
 mod instant;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -171,91 +168,6 @@ fn psc_exec(binary: &PathBuf, endpoint: &str, n: usize) -> Command {
     command
 }
 
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_moto() -> Option<Moto> {
-    let program = std::env::var_os("PSC_TEST_MOTO_SERVER")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|d| d.join("moto_server"))
-                .find(|p| p.is_file())
-        })?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let mut command = Command::new(program);
-    command
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env(
-            "MOTO_RECORDER_FILEPATH",
-            std::env::temp_dir().join(format!("psc-bench-{port}.jsonl")),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // SAFETY: prctl is async-signal-safe.
-    unsafe {
-        command.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-                .map_err(std::io::Error::from)
-        });
-    }
-    let mut child = command.spawn().ok()?;
-    let stderr = child.stderr.take()?;
-    let mut lines = BufReader::new(stderr).lines();
-    let banner = format!("Running on http://127.0.0.1:{port}");
-    loop {
-        let line = lines.next()?.ok()?;
-        if line.contains(&banner) {
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    Some(Moto { child, port })
-}
-
-/// One HTTP/1.1 request to moto; returns the whole response.
-fn http(port: u16, method: &str, path: &str, headers: &str, body: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-}
-
-/// An awsJson1.1 call; moto routes by the credential scope's service.
-fn json_post(port: u16, target: &str, service: &str, body: &str) -> String {
-    let headers = format!(
-        "Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: {target}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n"
-    );
-    http(port, "POST", "/", &headers, body)
-}
-
-fn moto_calls(port: u16) -> usize {
-    http(port, "GET", "/moto-api/recorder/download-recording", "", "")
-        .lines()
-        .filter(|l| l.contains("AmazonSSM.GetParameters"))
-        .count()
-}
-
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this
     // binary without it, and a benchmark is not a test.
@@ -335,6 +247,7 @@ fn main() {
         path
     });
 
+    let moto = support::moto_available().then(support::Moto::start);
     let mut specs = vec![
         spec(
             "env true",
@@ -413,26 +326,18 @@ fn main() {
         .on_instant(),
     );
 
-    let moto = start_moto();
     match &moto {
         Some(moto) => {
             for i in 0..10 {
-                json_post(
-                    moto.port,
-                    "AmazonSSM.PutParameter",
+                moto.json_call(
                     "ssm",
-                    &format!(
-                        r#"{{"Name":"/bench/p{i:04}","Value":"value-{i:04}","Type":"SecureString","Overwrite":true}}"#
-                    ),
+                    "AmazonSSM.PutParameter",
+                    &serde_json::json!({
+                    "Name": format!("/bench/p{i:04}"), "Value": format!("value-{i:04}"),
+                    "Type": "SecureString", "Overwrite": true}),
                 );
             }
-            http(
-                moto.port,
-                "POST",
-                "/moto-api/recorder/start-recording",
-                "",
-                "",
-            );
+            moto.start_recording();
             let port = moto.port;
             let endpoint = format!("http://127.0.0.1:{port}");
             let names: Vec<String> = (0..10).map(|i| format!("\"/bench/p{i:04}\"")).collect();
@@ -446,11 +351,11 @@ fn main() {
                     "-H", "Authorization: AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=0",
                     "--data", &body, &curl_endpoint]);
                 c
-            }, move || moto_calls(port)));
+            }, move || moto.count_calls("AmazonSSM.GetParameters")));
             specs.push(spec(
                 "psc-exec, N=10, moto_server",
                 move || psc_exec(binary, &endpoint, 10),
-                move || moto_calls(port),
+                move || moto.count_calls("AmazonSSM.GetParameters"),
             ));
         }
         None => eprintln!("SKIPPED the moto rows: moto_server not found (run scripts/bench)"),

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use support::{Moto, aws_cli, bin, cmd, find_program, run};
+use support::{Moto, aws_cli, bin, cmd, find_program, run, tool, under_ci};
 
 /// The account and region the examples are written for.
 const ACCOUNT: &str = "111122223333";
@@ -54,33 +54,6 @@ fn read(path: &str) -> String {
 
 fn json(path: &str) -> Value {
     serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn under_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-/// An external tool a check needs. Missing: the check skips with the
-/// reason, except under CI, where it fails.
-fn tool(name: &str, found: Option<PathBuf>, install: &str) -> Option<PathBuf> {
-    if found.is_none() {
-        assert!(
-            !under_ci(),
-            "{name} not found and CI is set: this check must not be skipped ({install})"
-        );
-        eprintln!("SKIPPED: {name} not found ({install})");
-    }
-    found
-}
-
-/// Return from the test when a requirement is not met (it printed why).
-macro_rules! require {
-    ($found:expr) => {
-        match $found {
-            Some(found) => found,
-            None => return,
-        }
-    };
 }
 
 /// A program on PATH or in the virtualenv beside moto_server
@@ -705,10 +678,7 @@ impl TlsMoto {
             let args: Vec<&OsStr> = args.split(' ').map(OsStr::new).collect();
             ssl(&args);
         }
-        let program = std::env::var_os("PSC_TEST_MOTO_SERVER")
-            .map(PathBuf::from)
-            .or_else(|| find_program("moto_server"))
-            .expect("moto_server");
+        let program = support::moto_program().expect("moto_server");
         let port = support::free_port();
         let mut command = Command::new(program);
         command

@@ -553,14 +553,11 @@ fn self_signed(
 /// times out (s_server does not answer a POST).
 #[test]
 fn ca_bundle_is_the_only_trust_and_stays_with_psc_exec() {
-    let Some(openssl) = support::find_program("openssl") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl not found and CI is set: this test must not be skipped"
-        );
-        eprintln!("SKIPPED: openssl not found (apt-get install openssl)");
-        return;
-    };
+    let openssl = require!(support::tool(
+        "openssl",
+        support::find_program("openssl"),
+        "apt-get install openssl"
+    ));
     let dir = tempfile::tempdir().unwrap();
     let (server_cert, server_key) = self_signed(&openssl, dir.path(), "server");
     let (other_cert, _) = self_signed(&openssl, dir.path(), "other");

@@ -32,7 +32,8 @@ pub struct Moto {
     log: Arc<Mutex<String>>,
 }
 
-fn moto_program() -> Option<PathBuf> {
+/// moto_server: `PSC_TEST_MOTO_SERVER`, else the first on PATH.
+pub fn moto_program() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PSC_TEST_MOTO_SERVER") {
         return Some(PathBuf::from(path));
     }
@@ -54,6 +55,35 @@ pub fn moto_available() -> bool {
     );
     eprintln!("SKIPPED: moto_server not found (set PSC_TEST_MOTO_SERVER or run scripts/test)");
     false
+}
+
+/// Whether the suite runs under CI, where nothing may be skipped.
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some()
+}
+
+/// An external tool a check needs. Missing: the check skips with the
+/// reason, except under CI, where it fails.
+pub fn tool(name: &str, found: Option<PathBuf>, install: &str) -> Option<PathBuf> {
+    if found.is_none() {
+        assert!(
+            !under_ci(),
+            "{name} not found and CI is set: this check must not be skipped ({install})"
+        );
+        eprintln!("SKIPPED: {name} not found ({install})");
+    }
+    found
+}
+
+/// Return from the test when a requirement is not met (it printed why).
+#[macro_export]
+macro_rules! require {
+    ($found:expr) => {
+        match $found {
+            Some(found) => found,
+            None => return,
+        }
+    };
 }
 
 /// Skip the calling test (with a message) when moto_server is missing.

@@ -97,20 +97,16 @@ fn prompt_failure(error: PromptError, name: &str) -> Failure {
     })
 }
 
-/// Set up logging on stderr like psc-exec: `-v` counts (warn, info, debug,
-/// trace) for psc itself, errors only for the SDK, and `PSC_LOG` wins;
-/// never the SDK's request bodies (see [`crate::log_subscriber`]).
-pub fn init_logging(verbose: u8) {
-    crate::init_logging("PSC_LOG", verbose);
-}
-
 /// Run one psc command.
 ///
 /// # Errors
 /// The command's failure, phrased for one line on stderr.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     crate::forbid_sensitive_logging();
-    init_logging(cli.verbose);
+    // Logging on stderr like psc-exec: `-v` counts (warn, info, debug,
+    // trace) for psc itself, errors only for the SDK, and `PSC_LOG` wins;
+    // never the SDK's request bodies (see `crate::log_subscriber`).
+    crate::init_logging("PSC_LOG", cli.verbose);
     let region = cli.region.as_deref();
     match cli.command {
         Command::Set(args) => set(args, region),

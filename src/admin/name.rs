@@ -65,7 +65,11 @@ pub fn check_name(name: &str) -> Result<(), RuleError> {
         return rule("a name with '/' levels must start with '/'");
     }
     check_levels(name)?;
-    let first = name.strip_prefix('/').unwrap_or(name);
+    check_reserved(name.strip_prefix('/').unwrap_or(name))
+}
+
+/// The first level may not begin with `aws` or `ssm`, in any case.
+fn check_reserved(first: &str) -> Result<(), RuleError> {
     let lower = first.get(..3).map(str::to_ascii_lowercase);
     if matches!(lower.as_deref(), Some("aws" | "ssm")) {
         return rule("begins with 'aws' or 'ssm', which are reserved in any case");
@@ -172,11 +176,7 @@ pub fn check_selection(text: &str) -> Result<Selection, RuleError> {
     }
     let path = text.strip_suffix('/').unwrap_or(text);
     check_levels(path)?;
-    let first = &path[1..];
-    let lower = first.get(..3).map(str::to_ascii_lowercase);
-    if matches!(lower.as_deref(), Some("aws" | "ssm")) {
-        return rule("begins with 'aws' or 'ssm', which are reserved in any case");
-    }
+    check_reserved(&path[1..])?;
     Ok(Selection::Path(path.to_owned()))
 }
 

@@ -200,6 +200,24 @@ fn aws_message(failure: &AwsFailure, names: &[String], detail: &str) -> String {
     }
 }
 
+/// Error codes with which AWS says "slow down": worth another try later.
+pub(crate) const THROTTLING_CODES: &[&str] = &[
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottledException",
+];
+
+/// Error codes with which AWS refuses the credentials themselves.
+pub(crate) const CREDENTIAL_CODES: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "MissingAuthenticationToken",
+];
+
 /// Text on one line: every run of whitespace (newlines included) becomes
 /// one space.
 pub(crate) fn one_line(text: &str) -> String {

@@ -16,7 +16,7 @@ use aws_sdk_ssm::types::Parameter;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::error::{AwsFailure, Error, Unresolved, one_line};
+use crate::error::{AwsFailure, CREDENTIAL_CODES, Error, THROTTLING_CODES, Unresolved, one_line};
 use crate::reference::{Reference, Target};
 use crate::scan::SecretVar;
 use crate::secret::SecretValue;
@@ -515,17 +515,9 @@ fn classify(
             let code = err.code().unwrap_or("UnknownError").to_owned();
             let message = err.message().unwrap_or_default().to_owned();
             let (class, retryable) = match code.as_str() {
-                "ThrottlingException"
-                | "TooManyRequestsException"
-                | "RequestLimitExceeded"
-                | "Throttling"
-                | "ThrottledException" => (AwsFailure::Throttled, true),
+                c if THROTTLING_CODES.contains(&c) => (AwsFailure::Throttled, true),
                 "AccessDeniedException" => (AwsFailure::AccessDenied, false),
-                "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "ExpiredTokenException"
-                | "InvalidClientTokenId"
-                | "MissingAuthenticationToken" => (AwsFailure::Credentials, false),
+                c if CREDENTIAL_CODES.contains(&c) => (AwsFailure::Credentials, false),
                 _ if matches!(err, GetParametersError::InvalidKeyId(_))
                     || code.starts_with("KMS") =>
                 {

@@ -18,7 +18,7 @@ use aws_sdk_ssm::types::{
 
 use super::Failure;
 use super::name::Selection;
-use crate::error::one_line;
+use crate::error::{CREDENTIAL_CODES, THROTTLING_CODES, one_line};
 use crate::secret::SecretValue;
 
 /// `DeleteParameters` takes at most 10 names per call.
@@ -325,18 +325,10 @@ where
             };
             match code.as_str() {
                 "AccessDeniedException" => with(format!("access denied to ssm:{operation}"), true),
-                "ThrottlingException"
-                | "TooManyRequestsException"
-                | "RequestLimitExceeded"
-                | "Throttling"
-                | "ThrottledException" => {
+                c if THROTTLING_CODES.contains(&c) => {
                     format!("throttled by Parameter Store ({code}, retries exhausted): {names}")
                 }
-                "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "ExpiredTokenException"
-                | "InvalidClientTokenId"
-                | "MissingAuthenticationToken" => {
+                c if CREDENTIAL_CODES.contains(&c) => {
                     with(format!("AWS rejected the credentials ({code})"), true)
                 }
                 _ if code.starts_with("KMS") => with(format!("KMS error ({code})"), true),

@@ -2,8 +2,6 @@
 //! variable, whether it would resolve. Never a value: not even a prefix or a
 //! length.
 
-use std::fmt::Write as _;
-
 use crate::error::{AwsFailure, Error, Unresolved};
 use crate::resolve::{self, Fetch, Fetches, VarFailure};
 use crate::scan::Scan;
@@ -128,27 +126,10 @@ pub fn table(rows: &[Row]) -> String {
             ]
         })
         .collect();
-    let header = ["VARIABLE", "REFERENCE", "TYPE", "VERSION", "STATUS"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&cells) {
-        let mut line = String::new();
-        for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let _ = write!(line, "{cell:<width$}  ");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::aligned(
+        ["VARIABLE", "REFERENCE", "TYPE", "VERSION", "STATUS"],
+        &cells,
+    )
 }
 
 /// A JSON array of rows, one object each.

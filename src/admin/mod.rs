@@ -421,35 +421,17 @@ fn long_listing(parameters: &[ParameterMetadata]) -> String {
             ]
         })
         .collect();
-    let header = [
-        "NAME",
-        "TYPE",
-        "VERSION",
-        "LAST MODIFIED",
-        "TIER",
-        "DESCRIPTION",
-    ]
-    .map(str::to_owned);
-    let mut widths = [0_usize; 5];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i < 5 {
-                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            } else {
-                line.push_str(cell);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::aligned(
+        [
+            "NAME",
+            "TYPE",
+            "VERSION",
+            "LAST MODIFIED",
+            "TIER",
+            "DESCRIPTION",
+        ],
+        &rows,
+    )
 }
 
 /// Control characters escaped (`\n`, `\u{1b}`), everything else as is.

@@ -58,7 +58,7 @@ pub fn max_attempts(flag: Option<u32>) -> Result<u32, Error> {
 }
 
 /// Choose the CA certificates the TLS stack loads: `bundle` alone when
-/// given (`--ca-bundle`), else as [`prefer_ca_bundle`].
+/// given (`--ca-bundle`), else the system bundle file (see `prefer_ca_bundle`).
 ///
 /// Changes only psc-exec's own environment, never the child's (that was
 /// taken before), and must run before any other thread exists.
@@ -118,8 +118,58 @@ fn env_credentials_present() -> bool {
 /// Load the shared configuration: credentials chain, region, endpoint.
 ///
 /// # Errors
-/// Invalid retry settings, or no region anywhere.
+/// Invalid retry settings or endpoint, or no region anywhere.
 pub async fn load_config(region: Option<&str>) -> Result<SdkConfig, Error> {
+    let config = load_config_any_region(region).await?;
+    if config.region().is_none() {
+        return Err(no_region());
+    }
+    Ok(config)
+}
+
+/// The error for a configuration without a region.
+#[must_use]
+pub fn no_region() -> Error {
+    Error::Config("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region".into())
+}
+
+/// The endpoint variables the SDK reads for SSM, in its order of precedence.
+const ENDPOINT_VARIABLES: [&str; 2] = ["AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL"];
+
+/// Check the endpoint variables ourselves: the SDK takes any text and
+/// fails each request with a dispatch error that would read as an outage.
+/// An endpoint is an absolute `http` or `https` URL with a host.
+///
+/// # Errors
+/// A configuration error naming the variable.
+pub fn check_endpoint_env() -> Result<(), Error> {
+    for variable in ENDPOINT_VARIABLES {
+        let Some(value) = std::env::var_os(variable) else {
+            continue;
+        };
+        let ok = value
+            .to_str()
+            .and_then(|v| v.parse::<http::Uri>().ok())
+            .is_some_and(|uri| {
+                matches!(uri.scheme_str(), Some("http" | "https"))
+                    && uri.host().is_some_and(|h| !h.is_empty())
+            });
+        if !ok {
+            return Err(Error::Config(format!(
+                "{variable} is not an http(s) URL with a host (e.g. https://ssm.eu-west-1.amazonaws.com)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// [`load_config`], also when no region is configured: references that are
+/// all ARNs carry their regions.
+///
+/// # Errors
+/// Invalid retry settings or endpoint.
+pub async fn load_config_any_region(region: Option<&str>) -> Result<SdkConfig, Error> {
+    check_endpoint_env()?;
     check_retry_env()?;
     // Setting the retry config here keeps aws-config from parsing (and
     // panicking on) the retry settings itself; retries are ours.
@@ -136,11 +186,5 @@ pub async fn load_config(region: Option<&str>) -> Result<SdkConfig, Error> {
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         );
     }
-    let config = loader.load().await;
-    if config.region().is_none() {
-        return Err(Error::Config(
-            "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region".into(),
-        ));
-    }
-    Ok(config)
+    Ok(loader.load().await)
 }

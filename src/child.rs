@@ -5,6 +5,7 @@
 //! into the environment handed to `execve`.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -14,9 +15,11 @@ use crate::resolve::{self, Fetches, VarFailure};
 use crate::scan::{Scan, SecretVar, Var};
 use crate::secret::SecretValue;
 
-/// The environment the child starts with, in the parent's order.
+/// The environment the child starts with, in the parent's order: each
+/// entry `NAME=value` and its terminating NUL, ready for `execve`. The
+/// bytes are wiped when it is dropped (it holds the resolved values).
 pub struct ChildEnv {
-    vars: Vec<(OsString, OsString)>,
+    entries: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ChildEnv {
@@ -24,24 +27,49 @@ impl std::fmt::Debug for ChildEnv {
         write!(
             f,
             "ChildEnv({} variables, values redacted)",
-            self.vars.len()
+            self.entries.len()
         )
     }
+}
+
+impl Drop for ChildEnv {
+    fn drop(&mut self) {
+        for entry in &mut self.entries {
+            zeroize::Zeroize::zeroize(entry);
+        }
+    }
+}
+
+/// `name=value` and a NUL, as `execve` takes it.
+fn entry(name: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(name.len() + value.len() + 2);
+    entry.extend_from_slice(name);
+    entry.push(b'=');
+    entry.extend_from_slice(value);
+    entry.push(0);
+    entry
+}
+
+fn bare(raw: &OsString) -> Vec<u8> {
+    let mut entry = raw.as_bytes().to_vec();
+    entry.push(0);
+    entry
 }
 
 impl ChildEnv {
     /// The environment of a scan without references: every variable as it was.
     #[must_use]
     pub fn unchanged(scan: Scan) -> Self {
-        let vars = scan
+        let entries = scan
             .vars
-            .into_iter()
+            .iter()
             .map(|var| match var {
-                Var::Plain(name, value) => (name, value),
-                Var::Secret(secret) => (OsString::from(secret.name), secret.original),
+                Var::Plain(name, value) => entry(name.as_bytes(), value.as_bytes()),
+                Var::Secret(secret) => entry(secret.name.as_bytes(), secret.original.as_bytes()),
+                Var::Bare(raw) => bare(raw),
             })
             .collect();
-        Self { vars }
+        Self { entries }
     }
 
     /// Put each fetched value in place of its reference.
@@ -49,34 +77,74 @@ impl ChildEnv {
     /// # Errors
     /// As [`resolve_vars`].
     pub fn build(scan: Scan, fetches: &Fetches, on_missing: OnMissing) -> Result<Self, Error> {
-        let vars = resolve_vars(scan, fetches, on_missing)?
-            .into_iter()
+        let entries = resolve_vars(scan, fetches, on_missing)?
+            .iter()
             .map(|var| match var {
-                Resolved::Plain(name, value) => (name, value),
-                Resolved::Kept(secret) => (OsString::from(secret.name), secret.original),
+                Resolved::Plain(name, value) => entry(name.as_bytes(), value.as_bytes()),
+                Resolved::Bare(raw) => bare(raw),
+                Resolved::Kept(secret) => entry(secret.name.as_bytes(), secret.original.as_bytes()),
                 Resolved::Secret { name, value } => {
-                    (OsString::from(name), OsString::from(value.expose()))
+                    entry(name.as_bytes(), value.expose().as_bytes())
                 }
             })
             .collect();
-        Ok(Self { vars })
+        Ok(Self { entries })
     }
 
-    /// A `Command` for `argv` with exactly this environment. The PATH
-    /// searched is the child's, as in env(1). The child starts with an
-    /// empty signal mask and the default SIGPIPE action, whatever psc-exec
-    /// inherited or set (`--init` blocks every signal in the parent).
+    /// Refuse what `execve` would refuse for its size (E2BIG), so the error
+    /// names the variables (and `--check` can say it too). Linux takes at
+    /// most `MAX_ARG_STRLEN` (32 pages, 128 KiB) per string and at most
+    /// `sysconf(_SC_ARG_MAX)` (a quarter of the stack limit) for every
+    /// string and its pointer together (fs/exec.c: `copy_strings`,
+    /// `bprm_stack_limits`).
     ///
-    /// # Panics
-    /// When `argv` is empty (the CLI requires a command).
+    /// # Errors
+    /// [`Error::TooLarge`] naming the total and the largest variables.
+    pub fn check_size(&self, argv: &[OsString]) -> Result<(), Error> {
+        check_exec_size(argv, self.entries.iter().map(Vec::len)).map_err(|why| self.too_large(why))
+    }
+
+    fn too_large(&self, why: String) -> Error {
+        let mut sizes: Vec<(usize, String)> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let name = e.split(|&b| b == b'=' || b == 0).next().unwrap_or_default();
+                (e.len() - 1, String::from_utf8_lossy(name).into_owned())
+            })
+            .collect();
+        sizes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let largest: Vec<String> = sizes
+            .iter()
+            .take(3)
+            .map(|(size, name)| format!("{name} ({})", bytes_text(*size)))
+            .collect();
+        Error::TooLarge(format!("{why}; largest: {}", largest.join(", ")))
+    }
+
+    /// A `Command` that runs `argv` with exactly this environment, in this
+    /// order: `before_exec` runs in the new process first (after std's own
+    /// set-up: process group, SIGPIPE), then the environment is put in
+    /// place and `execvp` searches the child's PATH, as env(1) does. The
+    /// child starts with an empty signal mask and the default SIGPIPE
+    /// action: std does not reset an inherited mask (the child inherits it
+    /// since rust-lang/rust#101077); this clears it, and so does not
+    /// restore the mask psc-exec was started with: env(1) would pass that
+    /// on, tini restores it, and a service started with signals blocked by
+    /// accident is worse off than one started clean.
+    ///
+    /// std never sees the environment, so it makes no copies of the values.
     #[must_use]
-    pub fn command(self, argv: &[OsString]) -> Command {
-        let (program, args) = argv.split_first().expect("a command");
+    pub fn command(self, argv: &[OsString], before_exec: fn() -> std::io::Result<()>) -> Command {
+        let (program, _) = argv.split_first().expect("a command");
+        let exec = Exec::new(argv, self);
         let mut command = Command::new(program);
-        command.args(args).env_clear().envs(self.vars);
-        // SAFETY: pthread_sigmask and signal are async-signal-safe.
+        // SAFETY: only async-signal-safe calls (sigprocmask, signal,
+        // execvp) on memory prepared before the fork, plus `before_exec`,
+        // which callers keep to such calls too.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
+                before_exec()?;
                 nix::sys::signal::SigSet::empty()
                     .thread_set_mask()
                     .map_err(std::io::Error::from)?;
@@ -85,10 +153,126 @@ impl ChildEnv {
                     nix::sys::signal::SigHandler::SigDfl,
                 )
                 .map_err(std::io::Error::from)?;
-                Ok(())
+                Err(exec.exec())
             });
         }
         command
+    }
+}
+
+/// What `execvp` needs, prepared before any fork: NUL-terminated strings and
+/// the NULL-terminated pointer arrays into them.
+struct Exec {
+    /// Owns what `env_ptrs` points into (and wipes it when dropped).
+    _env: ChildEnv,
+    argv: Vec<Vec<u8>>,
+    env_ptrs: Vec<*const std::ffi::c_char>,
+    argv_ptrs: Vec<*const std::ffi::c_char>,
+}
+
+// SAFETY: the pointers point into buffers `Exec` owns and never changes;
+// std's `pre_exec` requires Send + Sync although the closure runs only in
+// the forked child (or this process, right before exec).
+unsafe impl Send for Exec {}
+// SAFETY: as above.
+unsafe impl Sync for Exec {}
+
+impl Exec {
+    fn new(argv: &[OsString], env: ChildEnv) -> Self {
+        let argv: Vec<Vec<u8>> = argv
+            .iter()
+            .map(|a| {
+                let mut arg = a.as_bytes().to_vec();
+                arg.push(0);
+                arg
+            })
+            .collect();
+        let pointers = |strings: &[Vec<u8>]| {
+            strings
+                .iter()
+                .map(|s| s.as_ptr().cast())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect::<Vec<_>>()
+        };
+        Self {
+            env_ptrs: pointers(&env.entries),
+            argv_ptrs: pointers(&argv),
+            _env: env,
+            argv,
+        }
+    }
+
+    /// Put the child's environment in place and exec; returns only on
+    /// failure, with the environment as it was.
+    fn exec(&self) -> std::io::Error {
+        unsafe extern "C" {
+            static mut environ: *const *const std::ffi::c_char;
+        }
+        // SAFETY: single-threaded here (a forked child, or psc-exec about to
+        // be replaced); the arrays are NULL-terminated and outlive the call.
+        unsafe {
+            let saved = environ;
+            environ = self.env_ptrs.as_ptr();
+            nix::libc::execvp(self.argv_ptrs[0], self.argv_ptrs.as_ptr());
+            let error = std::io::Error::last_os_error();
+            environ = saved;
+            error
+        }
+    }
+}
+
+impl Drop for Exec {
+    fn drop(&mut self) {
+        // The environment wipes itself (ChildEnv's Drop).
+        for arg in &mut self.argv {
+            zeroize::Zeroize::zeroize(arg);
+        }
+    }
+}
+
+/// Whether `argv` and environment entries of these sizes (each with its
+/// NUL) fit what `execve` takes; why not, if they do not.
+pub(crate) fn check_exec_size(
+    argv: &[OsString],
+    entries: impl Iterator<Item = usize>,
+) -> Result<(), String> {
+    // MAX_ARG_STRLEN: PAGE_SIZE * 32 in include/uapi/linux/binfmts.h.
+    const MAX_ARG_STRLEN: usize = 32 * 4096;
+    let pointer = std::mem::size_of::<*const u8>();
+    let mut total = 0;
+    for size in argv.iter().map(|a| a.len() + 1).chain(entries) {
+        if size > MAX_ARG_STRLEN {
+            return Err(format!(
+                "environment too large to start the command: one variable is {}, \
+                 over Linux's limit of 128 KiB per variable",
+                bytes_text(size - 1)
+            ));
+        }
+        total += size + pointer;
+    }
+    // SAFETY: sysconf only reads a system setting.
+    let limit = unsafe { nix::libc::sysconf(nix::libc::_SC_ARG_MAX) };
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if total > limit {
+        return Err(format!(
+            "environment too large to start the command: {} of arguments and \
+             environment, over the system's limit of {} (ARG_MAX)",
+            bytes_text(total),
+            bytes_text(limit)
+        ));
+    }
+    Ok(())
+}
+
+/// A byte count as a person reads it: `980 B`, `60.0 KiB`, `2.3 MiB`.
+#[allow(clippy::cast_precision_loss)]
+fn bytes_text(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
     }
 }
 
@@ -97,6 +281,8 @@ impl ChildEnv {
 pub enum Resolved {
     /// Not a reference: as it was.
     Plain(OsString, OsString),
+    /// An environment entry without `=`, as it was.
+    Bare(OsString),
     /// A reference that did not resolve, kept as it was (`--on-missing keep`).
     Kept(SecretVar),
     /// A reference and its value.
@@ -125,6 +311,10 @@ pub fn resolve_vars(
         let secret = match var {
             Var::Plain(name, value) => {
                 vars.push(Resolved::Plain(name, value));
+                continue;
+            }
+            Var::Bare(raw) => {
+                vars.push(Resolved::Bare(raw));
                 continue;
             }
             Var::Secret(secret) => secret,
@@ -169,29 +359,116 @@ pub fn warn(message: &str) {
                 .map(|f| f.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "psc-exec".to_owned());
-    eprintln!("{program}: warning: {message}");
+    crate::error::report(&program, &format!("warning: {message}"));
 }
 
 /// Replace this process with `argv` (execve semantics: same PID, no shell).
-/// std resets the signal mask and SIGPIPE for the new program. Returns only
-/// on failure.
+/// Returns only on failure.
 #[must_use]
 pub fn exec(argv: &[OsString], env: ChildEnv) -> Error {
-    let error = env.command(argv).exec();
-    exec_error(&argv[0], &error)
+    let path = env.path();
+    let error = env.command(argv, || Ok(())).exec();
+    exec_error(&argv[0], &error, path.as_deref())
+}
+
+impl ChildEnv {
+    /// The child's `PATH`, which `execvp` searches.
+    #[must_use]
+    pub fn path(&self) -> Option<OsString> {
+        self.entries.iter().rev().find_map(|e| {
+            e.strip_prefix(b"PATH=")
+                .map(|v| OsString::from_vec(v[..v.len() - 1].to_vec()))
+        })
+    }
 }
 
 /// Map a failed exec or spawn to env(1)'s exit codes: 127 not found, 126
-/// otherwise.
+/// otherwise. `path` is the child's PATH: when the command exists but its
+/// script's interpreter does not, the kernel says ENOENT too, and the
+/// message says which is missing.
 #[must_use]
-pub fn exec_error(program: &std::ffi::OsStr, error: &std::io::Error) -> Error {
+pub fn exec_error(
+    program: &std::ffi::OsStr,
+    error: &std::io::Error,
+    path: Option<&std::ffi::OsStr>,
+) -> Error {
+    let found = find_program(program, path);
     let program = program.to_string_lossy().into_owned();
     if error.kind() == std::io::ErrorKind::NotFound {
-        Error::CommandNotFound(program)
+        match found.as_deref().and_then(interpreter_of) {
+            Some(interpreter) => Error::InterpreterNotFound {
+                program,
+                interpreter,
+            },
+            None => Error::CommandNotFound(program),
+        }
     } else {
         Error::NotExecutable {
             program,
             reason: OsReason(error).to_string(),
         }
+    }
+}
+
+/// Where `execvp` would find `program`: itself when it has a `/`, else the
+/// first regular file of that name in `path` (glibc's default when unset).
+fn find_program(
+    program: &std::ffi::OsStr,
+    path: Option<&std::ffi::OsStr>,
+) -> Option<std::path::PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return Some(program.into());
+    }
+    let path = path.unwrap_or(std::ffi::OsStr::new("/bin:/usr/bin"));
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The interpreter named by a script's `#!` line, when it does not exist.
+fn interpreter_of(script: &std::path::Path) -> Option<String> {
+    use std::io::Read as _;
+    let mut head = [0_u8; 256];
+    let read = std::fs::File::open(script).ok()?.read(&mut head).ok()?;
+    let line = head[..read].strip_prefix(b"#!")?;
+    let line = line.split(|&b| b == b'\n').next()?;
+    let interpreter = line
+        .split(|b| b.is_ascii_whitespace())
+        .find(|w| !w.is_empty())?;
+    let interpreter = std::ffi::OsStr::from_bytes(interpreter);
+    (!std::path::Path::new(interpreter).exists())
+        .then(|| interpreter.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_over_the_kernel_limits_are_refused() {
+        let argv = [OsString::from("true")];
+        assert!(check_exec_size(&argv, [10, 20].into_iter()).is_ok());
+        let one = check_exec_size(&argv, [200 * 1024].into_iter()).unwrap_err();
+        assert!(one.contains("128 KiB per variable"), "{one}");
+        let many = check_exec_size(&argv, std::iter::repeat_n(60 * 1024, 100)).unwrap_err();
+        assert!(many.contains("ARG_MAX"), "{many}");
+    }
+
+    #[test]
+    fn the_error_names_the_largest_variables() {
+        let env = ChildEnv {
+            entries: vec![
+                entry(b"SMALL", b"x"),
+                entry(b"BIG", &[b'a'; 3000]),
+                bare(&"JUNK".into()),
+            ],
+        };
+        let Error::TooLarge(text) = env.too_large("too large".into()) else {
+            panic!("not TooLarge");
+        };
+        assert_eq!(
+            text,
+            "too large; largest: BIG (2.9 KiB), SMALL (7 B), JUNK (4 B)"
+        );
     }
 }

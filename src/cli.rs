@@ -47,7 +47,7 @@ pub struct Cli {
 
     /// Give up when resolution (retries included) takes longer than this,
     /// e.g. `30s`, `2m`.
-    #[arg(long, env = "PSC_EXEC_TIMEOUT", default_value = "60s", value_parser = parse_duration, help_heading = "Resolution")]
+    #[arg(long, env = "PSC_EXEC_TIMEOUT", default_value = "60s", value_parser = parse_limit, help_heading = "Resolution")]
     pub timeout: Duration,
 
     /// Attempts per GetParameters call, the first included. Throttling, 5xx
@@ -60,7 +60,7 @@ pub struct Cli {
 
     /// Time limit for one attempt, so a stalled connection is retried
     /// instead of eating the whole timeout.
-    #[arg(long, env = "PSC_EXEC_ATTEMPT_TIMEOUT", default_value = "5s", value_parser = parse_duration, help_heading = "Resolution")]
+    #[arg(long, env = "PSC_EXEC_ATTEMPT_TIMEOUT", default_value = "5s", value_parser = parse_limit, help_heading = "Resolution")]
     pub attempt_timeout: Duration,
 
     /// Wait a random time up to this long before the first call, to spread
@@ -138,12 +138,33 @@ pub enum OnMissing {
     Unset,
 }
 
-/// Parse a duration such as `500ms`, `30s` or `2m`.
+/// The longest duration any option takes: far beyond any start-up, and
+/// far from where adding it to the clock could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Parse a duration such as `500ms`, `30s` or `2m`, at most a day.
 ///
 /// # Errors
-/// When the text is not a duration.
+/// When the text is not a duration, or is longer than [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 30s, 2m)"))
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 500ms, 30s, 2m)"))?;
+    if duration > MAX_DURATION {
+        return Err("longer than the maximum of 24h".into());
+    }
+    Ok(duration)
+}
+
+/// A time limit: a duration as [`parse_duration`], and not zero (a zero
+/// limit could only fail, and would blame Parameter Store for it).
+///
+/// # Errors
+/// As [`parse_duration`], and for zero.
+pub fn parse_limit(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err("a time limit must be longer than zero".into()),
+        limit => Ok(limit),
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +175,21 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn time_limits_are_positive_and_bounded() {
+        assert_eq!(parse_limit("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_limit("24h"), Ok(MAX_DURATION));
+        assert!(parse_limit("0s").unwrap_err().contains("longer than zero"));
+        assert!(parse_limit("0ms").is_err());
+        assert!(parse_limit("25h").unwrap_err().contains("24h"));
+        assert!(parse_duration("584542046090y").unwrap_err().contains("24h"));
+        assert_eq!(
+            parse_duration("0s"),
+            Ok(Duration::ZERO),
+            "--splay 0s: no splay"
+        );
     }
 
     #[test]

@@ -101,6 +101,17 @@ pub enum Error {
     /// The command does not exist.
     #[error("command not found: {0}")]
     CommandNotFound(String),
+    /// The command is a script whose interpreter does not exist.
+    #[error("cannot execute {program}: its interpreter {interpreter} was not found")]
+    InterpreterNotFound {
+        /// The command.
+        program: String,
+        /// The interpreter its `#!` line names.
+        interpreter: String,
+    },
+    /// The resolved environment is too large for `execve`.
+    #[error("{0}")]
+    TooLarge(String),
     /// The command exists but cannot be executed.
     #[error("cannot execute {program}: {reason}")]
     NotExecutable {
@@ -122,7 +133,7 @@ impl Error {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::CommandNotFound(_) => EXIT_NOT_FOUND,
+            Self::CommandNotFound(_) | Self::InterpreterNotFound { .. } => EXIT_NOT_FOUND,
             Self::NotExecutable { .. } => EXIT_NOT_EXECUTABLE,
             // What a shell reports for a death by that signal.
             Self::Stopped(signum) => u8::try_from(128 + signum).unwrap_or(EXIT_FAILURE),
@@ -218,6 +229,71 @@ pub(crate) const CREDENTIAL_CODES: &[&str] = &[
     "MissingAuthenticationToken",
 ];
 
+/// Write `program: message` and a newline to stderr, best effort: a
+/// stderr that is full, closed or failing drops the line instead of
+/// panicking (`eprintln!` panics, and a second panic in the panic hook
+/// aborts with a core dump of whatever the process holds). Control
+/// characters are escaped, so a name or a service's message cannot act on
+/// the terminal.
+pub fn report(program: &str, message: &str) {
+    use std::io::Write as _;
+    let line = format!("{program}: {}\n", escape_controls(message));
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// Control characters escaped (`\n`, `\u{1b}`), everything else as is.
+pub(crate) fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A clap usage error as one line: clap spreads its message over lines
+/// (the missing arguments, the possible values, a tip); keep them all.
+#[must_use]
+pub fn usage_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let mut line = String::new();
+    for part in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if part.starts_with("Usage:") || part.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            line.push_str(if part.starts_with("tip:") { "; " } else { " " });
+        }
+        line.push_str(part.trim_start_matches("error: "));
+    }
+    if line.is_empty() {
+        line.push_str("invalid usage");
+    }
+    line
+}
+
+/// A duration as a person reads it: `850ms`, `1.9s`, `28s`, `2m 5s`.
+#[must_use]
+pub fn duration_text(duration: std::time::Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 10_000 {
+        format!("{:.1}s", duration.as_secs_f64())
+    } else if ms < 60_000 {
+        format!("{}s", (ms + 500) / 1000)
+    } else {
+        let secs = (ms + 500) / 1000;
+        match secs % 60 {
+            0 => format!("{}m", secs / 60),
+            rest => format!("{}m {rest}s", secs / 60),
+        }
+    }
+}
+
 /// Text on one line: every run of whitespace (newlines included) becomes
 /// one space.
 pub(crate) fn one_line(text: &str) -> String {
@@ -232,5 +308,33 @@ impl fmt::Display for OsReason<'_> {
         let text = self.0.to_string();
         let text = text.split(" (os error").next().unwrap_or(&text);
         f.write_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_like_a_person_writes_them() {
+        for (ms, text) in [
+            (0, "0ms"),
+            (850, "850ms"),
+            (1_882, "1.9s"),
+            (5_000, "5.0s"),
+            (28_400, "28s"),
+            (60_000, "1m"),
+            (125_000, "2m 5s"),
+        ] {
+            assert_eq!(super::duration_text(Duration::from_millis(ms)), text);
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            super::escape_controls("a\u{1b}[31mb\nc\u{7}"),
+            "a\\u{1b}[31mb\\nc\\u{7}"
+        );
     }
 }

@@ -119,28 +119,31 @@ pub fn run(argv: &[OsString], env: ChildEnv, signal_group: bool) -> Result<u8, E
         }
     }
 
-    let mut command = env.command(argv);
+    let path = env.path();
+    let mut command = env.command(argv, take_terminal);
     command.process_group(0);
-    // SAFETY: only async-signal-safe calls (signal, tcsetpgrp, getpgrp).
-    unsafe {
-        command.pre_exec(|| {
-            // Like tini: the child's group gets the terminal, if there is one.
-            let _ = signal(Signal::SIGTTOU, SigHandler::SigIgn);
-            // SAFETY: tcsetpgrp/getpgrp on fd 0; failure (no terminal) is fine.
-            let _ = libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
-            let _ = signal(Signal::SIGTTOU, SigHandler::SigDfl);
-            let _ = signal(Signal::SIGTTIN, SigHandler::SigDfl);
-            Ok(())
-        });
-    }
     let spawned = command.spawn();
-    // The command (and with it the resolved environment) is gone from here
-    // on: the values live only in the child.
+    // The command (and with it the resolved environment, wiped on drop) is
+    // gone from here on: the values live only in the child.
     drop(command);
-    let child = spawned.map_err(|e| child::exec_error(&argv[0], &e))?;
+    let child = spawned.map_err(|e| child::exec_error(&argv[0], &e, path.as_deref()))?;
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
     tracing::debug!(pid = pid.as_raw(), signal_group, "started the child");
     supervise(pid, &blocked, signal_group)
+}
+
+/// In the child, before exec: like tini, the child's group gets the
+/// terminal, if there is one. Only async-signal-safe calls.
+fn take_terminal() -> std::io::Result<()> {
+    // SAFETY: SIG_IGN and SIG_DFL install no handler code.
+    let _ = unsafe { signal(Signal::SIGTTOU, SigHandler::SigIgn) };
+    // SAFETY: tcsetpgrp/getpgrp on fd 0; failure (no terminal) is fine.
+    let _ = unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp()) };
+    // SAFETY: as above.
+    let _ = unsafe { signal(Signal::SIGTTOU, SigHandler::SigDfl) };
+    // SAFETY: as above.
+    let _ = unsafe { signal(Signal::SIGTTIN, SigHandler::SigDfl) };
+    Ok(())
 }
 
 fn supervise(pid: Pid, blocked: &SigSet, signal_group: bool) -> Result<u8, Error> {

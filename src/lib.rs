@@ -27,6 +27,52 @@ pub mod secret;
 
 pub use error::Error;
 
+/// Every allocation is wiped when it is freed (see [`wipe`]).
+#[global_allocator]
+static ALLOCATOR: wipe::Wiping = wipe::Wiping;
+
+mod wipe {
+    //! An allocator that zeroes memory before returning it to the system.
+    //!
+    //! Values pass through buffers psc-exec does not own (the HTTP response
+    //! body, the JSON parser's strings, std's copies): zeroing every freed
+    //! block leaves none of them behind in a process that lives on after
+    //! resolution (`--init`), whatever code freed it. It reads no value.
+
+    use std::alloc::{GlobalAlloc, Layout, System};
+
+    /// [`System`], zeroing each block before it is freed.
+    pub(crate) struct Wiping;
+
+    // SAFETY: every call is forwarded to `System` with the same layout; the
+    // only addition writes zeroes inside a block that is still allocated.
+    unsafe impl GlobalAlloc for Wiping {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: as the caller promised for `layout`.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: as the caller promised for `layout`.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` is a live block of `layout.size()` bytes.
+            unsafe { std::ptr::write_bytes(ptr, 0, layout.size()) };
+            // A store right before free() is dead to the optimiser: make
+            // the block look used so the zeroing stays.
+            std::hint::black_box(ptr);
+            // SAFETY: as the caller promised.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+
+        // `realloc` is the trait's default: a new block, a copy, and a
+        // `dealloc` (which wipes) of the old one; System's in-place realloc
+        // could leave the old bytes behind when it moves a block.
+    }
+}
+
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// The logging filter: `verbose` (the count of `-v`) sets this crate's
@@ -95,6 +141,9 @@ where
         .with_writer(writer)
         .with_ansi(false)
         .with_target(false)
+        // A failed write would otherwise be reported with eprintln!, which
+        // panics when stderr is broken: log lines are best effort.
+        .log_internal_errors(false)
         .with_filter(filter);
     tracing_subscriber::registry().with(layer)
 }
@@ -111,6 +160,16 @@ pub fn forbid_sensitive_logging() {
     }
 }
 
+/// Make this process undumpable (`PR_SET_DUMPABLE` 0) while it holds
+/// values: no core file, and no ptrace attach or `/proc/<pid>/mem` read by
+/// the same user. A command started by exec is dumpable again (the kernel
+/// resets the flag on exec), so it costs the child nothing.
+pub fn forbid_core_dumps() {
+    if let Err(error) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!(%error, "cannot make the process undumpable");
+    }
+}
+
 /// Print panics as one line instead of a trace and exit with `code` (they
 /// are bugs, but a user still gets one clear line and the documented code;
 /// this also holds with `panic = "abort"`, which the release build uses).
@@ -123,7 +182,7 @@ pub fn install_panic_hook(program: &'static str, code: u8) {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".to_owned());
         let message = error::one_line(&message);
-        eprintln!("{program}: internal error: {message}");
+        error::report(program, &format!("internal error: {message}"));
         std::process::exit(i32::from(code));
     }));
 }

@@ -9,7 +9,7 @@ use clap::Parser;
 use psc_exec::check::{self, Format};
 use psc_exec::child::{self, ChildEnv};
 use psc_exec::cli::Cli;
-use psc_exec::error::{EXIT_FAILURE, Error};
+use psc_exec::error::{EXIT_FAILURE, Error, report};
 use psc_exec::resolve::{self, Fetches, Settings};
 use psc_exec::scan::Scan;
 use psc_exec::{aws, init, scan};
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("psc-exec: {error}");
+            report("psc-exec", &error.to_string());
             ExitCode::from(error.exit_code())
         }
     }
@@ -40,13 +40,8 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
-    let rendered = error.render().to_string();
-    let line = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid usage")
-        .trim_start_matches("error: ");
-    eprintln!("psc-exec: {line} (see psc-exec --help)");
+    let line = psc_exec::error::usage_line(error);
+    report("psc-exec", &format!("{line} (see psc-exec --help)"));
     ExitCode::from(EXIT_FAILURE)
 }
 
@@ -58,7 +53,11 @@ fn run(cli: Cli) -> Result<u8, Error> {
             "no command given (usage: psc-exec [OPTIONS] -- COMMAND [ARGS...])".into(),
         ));
     }
-    let scan = scan::scan(std::env::vars_os()).map_err(Error::InvalidReferences)?;
+    let scan = scan::scan_environ(scan::environ()).map_err(Error::InvalidReferences)?;
+    if scan.has_secrets() {
+        // Values will be in memory: no core dump, no ptrace by the same user.
+        psc_exec::forbid_core_dumps();
+    }
     psc_exec::forbid_sensitive_logging();
     psc_exec::init_logging("PSC_EXEC_LOG", cli.verbose);
     for miss in &scan.near_misses {
@@ -83,6 +82,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         tracing::debug!("no references");
         ChildEnv::unchanged(scan)
     };
+    env.check_size(&cli.command)?;
     if cli.init {
         return init::run(&cli.command, env, cli.signal_group);
     }
@@ -96,6 +96,15 @@ fn check(cli: &Cli, scan: &Scan) -> Result<u8, Error> {
         Fetches::default()
     };
     let rows = check::rows(scan, &fetches)?;
+    // What the launch would refuse after resolving: an environment too
+    // large for execve.
+    let too_large = if check::failure_summary(&rows).is_none() {
+        ChildEnv::build(scan.clone(), &fetches, cli.on_missing)
+            .and_then(|env| env.check_size(&cli.command))
+            .err()
+    } else {
+        None
+    };
     drop(fetches);
     let text = match cli.format {
         Format::Table => check::table(&rows),
@@ -111,10 +120,14 @@ fn check(cli: &Cli, scan: &Scan) -> Result<u8, Error> {
     {
         return Err(Error::Other(format!("cannot write the check: {error}")));
     }
-    match check::failure_summary(&rows) {
-        None => Ok(0),
-        Some(summary) => {
-            eprintln!("psc-exec: {summary}");
+    match (check::failure_summary(&rows), too_large) {
+        (None, None) => Ok(0),
+        (Some(summary), _) => {
+            report("psc-exec", &summary);
+            Ok(EXIT_FAILURE)
+        }
+        (None, Some(error)) => {
+            report("psc-exec", &format!("check failed: {error}"));
             Ok(EXIT_FAILURE)
         }
     }

@@ -308,6 +308,13 @@ fn parse_arn(body: &str) -> Result<(Target, Option<String>), ReferenceError> {
     if path.is_empty() {
         return err(format!("{SHAPE}: empty parameter name"));
     }
+    if path.starts_with('/') {
+        // parameter/app/db already stands for /app/db: parameter//app/db
+        // would name '//app/db', an empty level.
+        return err(format!(
+            "{SHAPE}: the name after 'parameter/' starts with '/' (an empty level)"
+        ));
+    }
     validate_name(path)?;
     // arn:...:parameter/app/db holds /app/db; arn:...:parameter/db holds db.
     let name = if path.contains('/') {
@@ -420,6 +427,8 @@ mod tests {
             "arn:aws:ssm:eu-west-1:111122223333:secret/x",
             "arn:aws:ssm::111122223333:parameter/x",
             "arn:aws:ssm:eu-west-1:111122223333:parameter/",
+            "arn:aws:ssm:eu-west-1:111122223333:parameter//x",
+            "arn:aws:ssm:eu-west-1:111122223333:parameter///",
             "arn:aws:ssm",
         ] {
             assert!(bad(text).contains("ARN"), "{text}");

@@ -180,16 +180,21 @@ pub async fn resolve(
     settings: &Settings,
 ) -> Result<Fetches, Error> {
     let deadline = Instant::now() + settings.timeout;
-    let config = tokio::time::timeout_at(deadline.into(), crate::aws::load_config(region))
-        .await
-        .map_err(|_| {
-            Error::Config(format!(
-                "loading the AWS configuration took longer than --timeout ({})",
-                humantime::format_duration(settings.timeout)
-            ))
-        })??;
+    let config =
+        tokio::time::timeout_at(deadline.into(), crate::aws::load_config_any_region(region))
+            .await
+            .map_err(|_| {
+                Error::Config(format!(
+                    "loading the AWS configuration took longer than --timeout ({})",
+                    crate::error::duration_text(settings.timeout)
+                ))
+            })??;
     let default_region = config.region().map(ToString::to_string).unwrap_or_default();
     let batches = plan(references, &default_region);
+    // Only names need the configured region: an ARN carries its own.
+    if default_region.is_empty() && batches.iter().any(|b| b.region.is_none()) {
+        return Err(crate::aws::no_region());
+    }
     fetch(&config, batches, settings, deadline).await
 }
 
@@ -267,12 +272,48 @@ pub async fn fetch(
     Ok(fetches)
 }
 
+/// The largest response body read: what ten values can need at worst. A
+/// GetParameters answer holds at most 10 values of at most 64 KiB (Secrets
+/// Manager's limit; Parameter Store's is 8 KiB), and JSON can spell a byte
+/// in 6 (`\u0001`): 3.75 MiB, plus names and fields. A hostile or broken
+/// endpoint cannot make psc-exec buffer more.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Caps every response body at [`MAX_RESPONSE_BYTES`]: reading more fails
+/// the call (not retried: the same endpoint would answer the same).
+#[derive(Debug)]
+struct BodyCap;
+
+impl aws_sdk_ssm::config::Intercept for BodyCap {
+    fn name(&self) -> &'static str {
+        "BodyCap"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut aws_sdk_ssm::config::interceptors::BeforeDeserializationInterceptorContextMut<
+            '_,
+        >,
+        _: &aws_sdk_ssm::config::RuntimeComponents,
+        _: &mut aws_sdk_ssm::config::ConfigBag,
+    ) -> Result<(), aws_sdk_ssm::error::BoxError> {
+        use aws_smithy_types::body::SdkBody;
+        let body = std::mem::replace(context.response_mut().body_mut(), SdkBody::taken());
+        *context.response_mut().body_mut() = body.map(|body| {
+            SdkBody::from_body_1_x(http_body_util::Limited::new(body, MAX_RESPONSE_BYTES))
+        });
+        Ok(())
+    }
+}
+
 /// A client for the given region (or the configured one), with the SDK's own
-/// retries off: ours are bounded by the overall deadline.
+/// retries off (ours are bounded by the overall deadline) and response
+/// bodies capped at [`MAX_RESPONSE_BYTES`].
 #[must_use]
 pub fn client_for(config: &SdkConfig, region: Option<&str>) -> Client {
     let mut builder = aws_sdk_ssm::config::Builder::from(config)
-        .retry_config(aws_config::retry::RetryConfig::disabled());
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .interceptor(BodyCap);
     if let Some(region) = region {
         builder = builder.region(aws_config::Region::new(region.to_owned()));
     }
@@ -291,8 +332,8 @@ struct BatchOutcome {
 /// Secrets Manager reference in it does not exist (AWS lists it in
 /// `InvalidParameters`). Rather than read the name out of the message, ask
 /// for each name alone: a lone `ParameterNotFound` is that name missing.
-/// For `--check` (`keep_going`) the same is done when access to one name
-/// (or its KMS key) is denied, so the report names the culprit rather than
+/// The same is done when access to one name (or its KMS key) is denied,
+/// so the error (or `--check`'s report) names the culprit rather than
 /// every name of its call. This costs extra calls only when something is
 /// wrong.
 async fn call_batch(
@@ -304,10 +345,12 @@ async fn call_batch(
     let outcome = call_with_retries(client, batch, settings, deadline).await;
     let split = match &outcome.result {
         Err(error) if is_not_found(error) => true,
+        // AWS fails the whole call for one denied name: ask for each alone,
+        // so the error names the culprit, not its neighbours.
         Err(Error::Aws {
             failure: AwsFailure::AccessDenied | AwsFailure::Kms,
             ..
-        }) => settings.keep_going,
+        }) => true,
         _ => false,
     };
     if !split {
@@ -327,6 +370,8 @@ async fn call_batch(
             names = outcome.refs.len(),
             "a whole call failed for one name; asking for each name alone"
         );
+        // A launch names every denied parameter of the call in one error.
+        let mut denied: Option<(AwsFailure, Vec<String>, String)> = None;
         for reference in &outcome.refs {
             let single = Batch {
                 region: None,
@@ -342,6 +387,15 @@ async fn call_batch(
                 Err(error) if settings.keep_going => {
                     results.push((reference.clone(), Fetch::Failed(Arc::new(error))));
                 }
+                Err(Error::Aws {
+                    failure: failure @ (AwsFailure::AccessDenied | AwsFailure::Kms),
+                    names,
+                    detail,
+                }) => match &mut denied {
+                    Some((first, all, _)) if *first == failure => all.extend(names),
+                    Some(_) => {}
+                    None => denied = Some((failure, names, detail)),
+                },
                 Err(error) => {
                     return BatchOutcome {
                         refs: outcome.refs,
@@ -350,6 +404,17 @@ async fn call_batch(
                     };
                 }
             }
+        }
+        if let Some((failure, names, detail)) = denied {
+            return BatchOutcome {
+                refs: outcome.refs,
+                calls,
+                result: Err(Error::Aws {
+                    failure,
+                    names,
+                    detail,
+                }),
+            };
         }
     }
     BatchOutcome {
@@ -406,7 +471,10 @@ async fn call_with_retries(
             Err(_) => Failure {
                 class: AwsFailure::Transient,
                 retryable: true,
-                detail: format!("no answer within {}", humantime::format_duration(limit)),
+                detail: format!(
+                    "timed out: no answer within {}",
+                    crate::error::duration_text(limit)
+                ),
             },
         };
         tracing::debug!(
@@ -429,9 +497,9 @@ async fn call_with_retries(
                     "deadline reached"
                 };
                 format!(
-                    "{why} after {attempt} attempt{} over {:.1}s: {}",
+                    "{why} after {attempt} attempt{} over {}: {}",
                     if attempt == 1 { "" } else { "s" },
-                    started.elapsed().as_secs_f64(),
+                    crate::error::duration_text(started.elapsed()),
                     failure.detail
                 )
             } else {
@@ -491,6 +559,16 @@ fn classify(
             detail: causes(credentials),
         };
     }
+    if cause::<http_body_util::LengthLimitError>(&error).is_some() {
+        return Failure {
+            class: AwsFailure::BadResponse,
+            retryable: false,
+            detail: format!(
+                "response larger than {} MiB",
+                MAX_RESPONSE_BYTES / (1024 * 1024)
+            ),
+        };
+    }
     if matches!(error, SdkError::ConstructionFailure(_)) {
         // The request could not be built (a bad region or endpoint, say).
         return Failure {
@@ -512,7 +590,20 @@ fn classify(
                     detail: format!("HTTP {status}, body is not a GetParameters response"),
                 };
             }
-            let code = err.code().unwrap_or("UnknownError").to_owned();
+            let Some(code) = err.code().map(str::to_owned) else {
+                // Not an AWS error body (a proxy's HTML page, say): the
+                // status is all there is to tell; never quote the body.
+                let retryable = status == 429 || status >= 500;
+                return Failure {
+                    class: if retryable {
+                        AwsFailure::Transient
+                    } else {
+                        AwsFailure::Other(format!("HTTP {status}"))
+                    },
+                    retryable,
+                    detail: format!("HTTP {status}, the body is not an AWS error response"),
+                };
+            };
             let message = err.message().unwrap_or_default().to_owned();
             let (class, retryable) = match code.as_str() {
                 c if THROTTLING_CODES.contains(&c) => (AwsFailure::Throttled, true),
@@ -781,19 +872,56 @@ pub enum VarFailure {
 }
 
 /// One top-level key of a JSON object: a string as-is, any other JSON value
-/// as its compact JSON text.
+/// as its JSON text exactly as stored, whitespace removed: numbers are
+/// never parsed (`1.50` stays `1.50`, `1e3` stays `1e3`, and `1e400` or a
+/// 23-digit integer is neither rounded nor refused).
 ///
 /// # Errors
 /// The value is not a JSON object, or has no such key.
 pub fn extract_key(value: &SecretValue, key: &str) -> Result<SecretValue, Unresolved> {
-    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(value.expose()) else {
+    use serde_json::value::RawValue;
+    let Ok(object) =
+        serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(value.expose())
+    else {
         return Err(Unresolved::NotJsonObject(key.to_owned()));
     };
-    match object.remove(key) {
-        None => Err(Unresolved::KeyNotFound(key.to_owned())),
-        Some(serde_json::Value::String(text)) => Ok(SecretValue::new(text)),
-        Some(other) => Ok(SecretValue::new(other.to_string())),
+    let Some(raw) = object.get(key) else {
+        return Err(Unresolved::KeyNotFound(key.to_owned()));
+    };
+    let text = raw.get();
+    if text.starts_with('"') {
+        // A string: its value, unescaped.
+        let decoded: String =
+            serde_json::from_str(text).map_err(|_| Unresolved::NotJsonObject(key.to_owned()))?;
+        return Ok(SecretValue::new(decoded));
     }
+    Ok(SecretValue::new(compact(text)))
+}
+
+/// Valid JSON text without the whitespace between its tokens; strings and
+/// numbers byte for byte.
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -927,6 +1055,22 @@ mod tests {
             extract_key(&value, "missing").unwrap_err(),
             Unresolved::KeyNotFound("missing".into())
         );
+        let numbers = SecretValue::new(
+            r#"{"big":12345678901234567890123,"exp":1e3,"E":2E-7,"dec":1.50,"huge":1e400,
+                "n":{ "x" : -0.0, "y":[1.10, "a \" b\\"] }, "s":"t\u00e9\n"}"#
+                .into(),
+        );
+        for (key, text) in [
+            ("big", "12345678901234567890123"),
+            ("exp", "1e3"),
+            ("E", "2E-7"),
+            ("dec", "1.50"),
+            ("huge", "1e400"),
+            ("n", r#"{"x":-0.0,"y":[1.10,"a \" b\\"]}"#),
+            ("s", "t\u{e9}\n"),
+        ] {
+            assert_eq!(extract_key(&numbers, key).unwrap().expose(), text, "{key}");
+        }
         assert_eq!(
             extract_key(&SecretValue::new("[1]".into()), "k").unwrap_err(),
             Unresolved::NotJsonObject("k".into())

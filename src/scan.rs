@@ -20,6 +20,9 @@ pub enum Var {
     Plain(OsString, OsString),
     /// A `SECRET <reference>` variable.
     Secret(SecretVar),
+    /// An entry without `=`: not a variable, but the child gets it as it
+    /// was, as env(1) passes it.
+    Bare(OsString),
 }
 
 /// A variable whose value is a reference.
@@ -67,7 +70,7 @@ impl Scan {
     pub fn secrets(&self) -> impl Iterator<Item = &SecretVar> {
         self.vars.iter().filter_map(|var| match var {
             Var::Secret(secret) => Some(secret),
-            Var::Plain(..) => None,
+            Var::Plain(..) | Var::Bare(_) => None,
         })
     }
 
@@ -76,6 +79,57 @@ impl Scan {
     pub fn has_secrets(&self) -> bool {
         self.secrets().next().is_some()
     }
+}
+
+/// This process's environment exactly as the kernel handed it over: every
+/// entry in order, duplicates and entries without `=` included
+/// (`std::env::vars_os` skips the latter).
+#[must_use]
+pub fn environ() -> Vec<OsString> {
+    use std::os::unix::ffi::OsStringExt;
+    unsafe extern "C" {
+        static environ: *const *const std::ffi::c_char;
+    }
+    let mut entries = Vec::new();
+    // SAFETY: `environ` is the C library's NULL-terminated array of
+    // NUL-terminated strings; read before any thread could change it.
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let bytes = std::ffi::CStr::from_ptr(*entry).to_bytes();
+            entries.push(OsString::from_vec(bytes.to_vec()));
+            entry = entry.add(1);
+        }
+    }
+    entries
+}
+
+/// Split raw environment entries (`NAME=value`) into plain variables and
+/// references. An entry splits at its first `=` after the first byte, as
+/// `std::env::vars_os` splits it; one without `=` is kept as it is.
+///
+/// # Errors
+/// As [`scan`].
+pub fn scan_environ<I>(entries: I) -> Result<Scan, Vec<InvalidVar>>
+where
+    I: IntoIterator<Item = OsString>,
+{
+    use std::os::unix::ffi::OsStringExt;
+    scan_entries(entries.into_iter().map(|entry| {
+        let bytes = entry.into_vec();
+        match bytes.iter().skip(1).position(|&b| b == b'=') {
+            Some(at) => {
+                let mut name = bytes;
+                let value = name.split_off(at + 1);
+                name.truncate(at + 1);
+                Ok((
+                    OsString::from_vec(name),
+                    OsString::from_vec(value[1..].to_vec()),
+                ))
+            }
+            None => Err(OsString::from_vec(bytes)),
+        }
+    }))
 }
 
 /// Split an environment into plain variables and references.
@@ -87,9 +141,23 @@ pub fn scan<I>(vars: I) -> Result<Scan, Vec<InvalidVar>>
 where
     I: IntoIterator<Item = (OsString, OsString)>,
 {
+    scan_entries(vars.into_iter().map(Ok))
+}
+
+fn scan_entries<I>(entries: I) -> Result<Scan, Vec<InvalidVar>>
+where
+    I: Iterator<Item = Result<(OsString, OsString), OsString>>,
+{
     let mut scan = Scan::default();
     let mut invalid = Vec::new();
-    for (name, value) in vars {
+    for entry in entries {
+        let (name, value) = match entry {
+            Ok(pair) => pair,
+            Err(bare) => {
+                scan.vars.push(Var::Bare(bare));
+                continue;
+            }
+        };
         let Some(var_name) = reference_name(&name, &value) else {
             if let Some(why) = near_miss(&value) {
                 scan.near_misses.push(NearMiss {
@@ -124,16 +192,34 @@ where
     }
 }
 
-/// Why a plain variable looks like a reference, if it does.
+/// Why a plain variable looks like a reference, if it does: the marker
+/// after blanks (Unicode ones and zero-width characters included), in
+/// another case, or followed by another blank or a `:`.
 fn near_miss(value: &OsStr) -> Option<&'static str> {
-    let value = value.as_bytes();
-    if value.starts_with(MARKER) {
+    let bytes = value.as_bytes();
+    if bytes.starts_with(MARKER) {
         return Some("a reference variable's name is letters, digits and _ only");
     }
-    let trimmed = value.trim_ascii_start();
-    let rest = trimmed.strip_prefix(b"SECRET".as_slice())?;
-    let spaced = rest.first().is_some_and(u8::is_ascii_whitespace);
-    spaced.then_some("a reference starts with exactly 'SECRET ' (one space, nothing before it)")
+    // Only the start matters, and it must be text to look like the marker.
+    let head = &bytes[..bytes.len().min(64)];
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(error) => std::str::from_utf8(&head[..error.valid_up_to()]).unwrap_or_default(),
+    };
+    let blank = |c: char| {
+        c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+    };
+    let trimmed = text.trim_start_matches(blank);
+    let word = trimmed.get(..6)?;
+    let next = trimmed[6..].chars().next()?;
+    if !word.eq_ignore_ascii_case("SECRET") || !(blank(next) || next == ':') {
+        return None;
+    }
+    Some(if word == "SECRET" {
+        "a reference starts with exactly 'SECRET ' (one space, nothing before it)"
+    } else {
+        "the marker is 'SECRET' in capitals, then one space"
+    })
 }
 
 /// The variable's name when it is a reference variable: name `^\w+$` and
@@ -192,12 +278,61 @@ mod tests {
             .iter()
             .filter_map(|v| match v {
                 Var::Plain(k, v) => Some((k.clone(), v.clone())),
-                Var::Secret(_) => None,
+                Var::Secret(_) | Var::Bare(_) => None,
             })
             .collect();
         let mut expected = input;
         expected.remove(1);
         assert_eq!(plain, expected);
+    }
+
+    #[test]
+    fn near_misses_are_named() {
+        let input = env(&[
+            ("NBSP".as_bytes(), "SECRET\u{a0}/x".as_bytes()),
+            (b"VT", b"SECRET\x0b/x"),
+            ("EM".as_bytes(), "SECRET\u{2003}/x".as_bytes()),
+            ("ZWSP".as_bytes(), "SECRET\u{200b}/x".as_bytes()),
+            ("LEADING".as_bytes(), "\u{a0}SECRET /x".as_bytes()),
+            (b"LOWER", b"secret /x"),
+            (b"TITLE", b"Secret /x"),
+            (b"COLON", b"SECRET:/x"),
+            (b"TAB", b"SECRET\t/x"),
+            (b"FINE1", b"SECRETARY"),
+            (b"FINE2", b"secretive people"),
+            (b"FINE3", b"SECRET_FILE"),
+            (b"FINE4", b"my SECRET x"),
+            (b"FINE5", b"\xffSECRET x"),
+        ]);
+        let scan = scan(input).unwrap();
+        assert!(!scan.has_secrets());
+        let named: Vec<_> = scan.near_misses.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            named,
+            [
+                "NBSP", "VT", "EM", "ZWSP", "LEADING", "LOWER", "TITLE", "COLON", "TAB"
+            ]
+        );
+        assert!(scan.near_misses[5].why.contains("capitals"));
+    }
+
+    #[test]
+    fn raw_entries_keep_their_order_and_entries_without_equals() {
+        let entries: Vec<OsString> = [&b"B=2"[..], b"JUNK", b"A=SECRET /a", b"=x=y", b"B=3"]
+            .iter()
+            .map(|e| OsString::from_vec(e.to_vec()))
+            .collect();
+        let scan = scan_environ(entries).unwrap();
+        let shapes: Vec<String> = scan
+            .vars
+            .iter()
+            .map(|v| match v {
+                Var::Plain(k, v) => format!("{}={}", k.to_string_lossy(), v.to_string_lossy()),
+                Var::Secret(s) => format!("{}->{}", s.name, s.reference.as_str()),
+                Var::Bare(e) => format!("bare {}", e.to_string_lossy()),
+            })
+            .collect();
+        assert_eq!(shapes, ["B=2", "bare JUNK", "A->/a", "=x=y", "B=3"]);
     }
 
     #[test]
@@ -266,6 +401,7 @@ mod properties {
                                 prop_assert_eq!(k, name);
                                 prop_assert_eq!(v, value);
                             }
+                            Var::Bare(_) => prop_assert!(false, "pairs have no bare entries"),
                             Var::Secret(secret) => {
                                 prop_assert!(is_reference);
                                 prop_assert_eq!(secret.name.as_bytes(), name.as_bytes());

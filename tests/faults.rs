@@ -349,8 +349,15 @@ fn access_denied_fails_at_once_naming_the_parameters() {
         line.starts_with("psc-exec: access denied to ssm:GetParameters for "),
         "{line}"
     );
-    assert!(line.contains("/app/db_url"), "{line}");
-    assert_eq!(fake.calls(), 1);
+    assert!(
+        line.contains("/app/db_url") && line.contains("/app/user"),
+        "{line}"
+    );
+    assert_eq!(
+        fake.calls(),
+        3,
+        "the call, then each name alone to name the denied"
+    );
 }
 
 #[test]
@@ -366,7 +373,7 @@ fn kms_errors_fail_at_once() {
             line.contains("/app/db_url") && line.contains("/app/user"),
             "{line}"
         );
-        assert_eq!(fake.calls(), 1);
+        assert_eq!(fake.calls(), 3, "the call, then each name alone");
     }
 }
 

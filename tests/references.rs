@@ -515,14 +515,19 @@ fn check_names_the_denied_parameter_not_its_whole_call() {
         [("ALSO", "ok"), ("OPEN", "ok"), ("SECRET_ONE", "denied")]
     );
     assert_eq!(fake.calls(), 4, "one call, then each of the three alone");
-    // A launch fails at once on the denied call: no per-name calls.
+    // A launch names the culprit too, at the same cost.
     let fake_calls_before = fake.calls();
     let out = run(cmd("psc-exec", &fake.endpoint())
         .env("OPEN", "SECRET /app/open")
         .env("SECRET_ONE", "SECRET /app/secret")
         .args(["--", "true"]));
     out.assert_code(125).assert_one_line_error("psc-exec");
-    assert_eq!(fake.calls() - fake_calls_before, 1);
+    assert!(
+        out.stderr()
+            .starts_with("psc-exec: access denied to ssm:GetParameters for /app/secret ("),
+        "{out}"
+    );
+    assert_eq!(fake.calls() - fake_calls_before, 3);
 }
 
 /// (variable, status) of each `--check --format json` row, in order.

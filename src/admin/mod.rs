@@ -15,7 +15,7 @@
 //! Secret hygiene: values live in `SecretValue` or `Zeroizing` buffers; only
 //! `get` and `decrypt-env` write one, to stdout. The SDK's orchestrator
 //! prints whole requests at trace level, and PutParameter's body holds the
-//! value, so [`init_logging`] drops those events whatever `PSC_LOG` says.
+//! value, so [`crate::init_logging`] drops those events whatever `PSC_LOG` says.
 
 pub mod cli;
 pub mod name;
@@ -416,7 +416,7 @@ fn long_listing(parameters: &[ParameterMetadata]) -> String {
                     .to_owned(),
                 p.description
                     .as_deref()
-                    .map(escape_controls)
+                    .map(crate::error::escape_controls)
                     .unwrap_or_default(),
             ]
         })
@@ -432,19 +432,6 @@ fn long_listing(parameters: &[ParameterMetadata]) -> String {
         ],
         &rows,
     )
-}
-
-/// Control characters escaped (`\n`, `\u{1b}`), everything else as is.
-fn escape_controls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failure> {
@@ -488,7 +475,7 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
             Resolved::Kept(secret) => {
                 present.insert(secret.name.as_str());
             }
-            Resolved::Plain(..) => {}
+            Resolved::Plain(..) | Resolved::Bare(_) => {}
         }
     }
     for name in &secret_names {

@@ -130,7 +130,7 @@ pub fn read_hidden(prompt: &str) -> Result<Zeroizing<Vec<u8>>, PromptError> {
     if line.last() == Some(&b'\n') {
         line.pop();
     } else if line.is_empty() {
-        eprintln!();
+        let _ = std::io::stderr().write_all(b"\n");
         return Err(PromptError::Eof);
     }
     Ok(line)
@@ -168,7 +168,7 @@ pub fn confirm(question: &str) -> std::io::Result<bool> {
     stderr.flush()?;
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer)? == 0 {
-        eprintln!();
+        let _ = std::io::stderr().write_all(b"\n");
         return Ok(false);
     }
     let answer = answer.trim();

@@ -9,6 +9,8 @@ use psc_exec::admin::{self, EXIT_FAILURE, EXIT_USAGE, cli::Cli};
 
 fn main() -> ExitCode {
     psc_exec::install_panic_hook("psc", EXIT_FAILURE);
+    // psc reads and writes values: no core dump, no ptrace by the same user.
+    psc_exec::forbid_core_dumps();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
@@ -17,7 +19,7 @@ fn main() -> ExitCode {
     match admin::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("psc: {failure}");
+            psc_exec::error::report("psc", &failure.to_string());
             ExitCode::from(failure.exit_code())
         }
     }
@@ -48,27 +50,12 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         }
         _ => {}
     }
-    // clap's message spreads over lines (the missing arguments, the
-    // possible values, a tip): keep them all, on one line.
-    let rendered = error.render().to_string();
-    let mut line = String::new();
-    for part in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if part.starts_with("Usage:") || part.starts_with("For more information") {
-            break;
-        }
-        if !line.is_empty() {
-            line.push_str(if part.starts_with("tip:") { "; " } else { " " });
-        }
-        line.push_str(part.trim_start_matches("error: "));
-    }
-    if line.is_empty() {
-        line.push_str("invalid usage");
-    }
+    let line = psc_exec::error::usage_line(error);
     let command = std::env::args_os()
         .skip(1)
         .filter_map(|a| a.into_string().ok())
         .find(|a| COMMANDS.contains(&a.as_str()))
         .map_or_else(|| "psc".to_owned(), |c| format!("psc {c}"));
-    eprintln!("psc: {line} (see {command} --help)");
+    psc_exec::error::report("psc", &format!("{line} (see {command} --help)"));
     ExitCode::from(EXIT_USAGE)
 }

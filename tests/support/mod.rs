@@ -75,6 +75,22 @@ pub fn tool(name: &str, found: Option<PathBuf>, install: &str) -> Option<PathBuf
     found
 }
 
+/// Whether this test process runs as root (to run a binary as another
+/// user, or read another process's memory); `false` prints why the check
+/// skips. CI runs as root: there it fails instead.
+pub fn root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { nix::libc::geteuid() } == 0 {
+        return true;
+    }
+    assert!(
+        !under_ci(),
+        "not root and CI is set: this check must not be skipped"
+    );
+    eprintln!("SKIPPED: not root");
+    false
+}
+
 /// Return from the test when a requirement is not met (it printed why).
 #[macro_export]
 macro_rules! require {

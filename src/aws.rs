@@ -61,13 +61,20 @@ pub fn max_attempts(flag: Option<u32>) -> Result<u32, Error> {
 /// given (`--ca-bundle`), else the system bundle file (see `prefer_ca_bundle`).
 ///
 /// Changes only psc-exec's own environment, never the child's (that was
-/// taken before), and must run before any other thread exists.
+/// taken before). The SDK's HTTP client reads the CA certificates through
+/// rustls-native-certs, which reads `SSL_CERT_FILE`/`SSL_CERT_DIR` from the
+/// environment; setting them is the one way in without building the TLS
+/// client ourselves.
 ///
 /// # Errors
 /// A `bundle` that cannot be read, before any call is made.
-pub fn choose_ca_certificates(bundle: Option<&std::path::Path>) -> Result<(), Error> {
+///
+/// # Safety
+/// No other thread may exist (`std::env::set_var`'s precondition).
+pub unsafe fn choose_ca_certificates(bundle: Option<&std::path::Path>) -> Result<(), Error> {
     let Some(bundle) = bundle else {
-        prefer_ca_bundle();
+        // SAFETY: as the caller promised.
+        unsafe { prefer_ca_bundle() };
         return Ok(());
     };
     // Checked now: a wrong file is one clear line, not a refused
@@ -81,7 +88,7 @@ pub fn choose_ca_certificates(bundle: Option<&std::path::Path>) -> Result<(), Er
         return Err(wrong("no PEM certificate in it".into()));
     }
     tracing::debug!(file = %bundle.display(), "CA certificates from --ca-bundle only");
-    // SAFETY: called from main before any other thread is started.
+    // SAFETY: as the caller promised, no other thread exists.
     unsafe {
         std::env::set_var("SSL_CERT_FILE", bundle);
         std::env::remove_var("SSL_CERT_DIR");
@@ -96,14 +103,17 @@ pub fn choose_ca_certificates(bundle: Option<&std::path::Path>) -> Result<(), Er
 /// only in the directory, not in the bundle, needs `SSL_CERT_DIR`.
 ///
 /// Changes only psc-exec's own environment, never the child's (that was
-/// taken before), and must run before any other thread exists.
-fn prefer_ca_bundle() {
+/// taken before).
+///
+/// # Safety
+/// No other thread may exist.
+unsafe fn prefer_ca_bundle() {
     if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
         return;
     }
     if let Some(file) = openssl_probe::probe().cert_file {
         tracing::debug!(file = %file.display(), "CA certificates from the bundle file");
-        // SAFETY: called from main before any other thread is started.
+        // SAFETY: as the caller promised, no other thread exists.
         unsafe { std::env::set_var("SSL_CERT_FILE", file) };
     }
 }

@@ -3,8 +3,10 @@
 //! length.
 
 use crate::error::{AwsFailure, Error, Unresolved};
-use crate::resolve::{self, Fetch, Fetches, VarFailure};
+use crate::resolve::{Fetch, Fetches, PathFetch};
 use crate::scan::Scan;
+use crate::values::PathVars;
+use crate::values::{self, VarFailure};
 
 /// Output format of `--check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -28,6 +30,8 @@ pub enum Status {
     BadKey(Unresolved),
     /// The value cannot be an environment variable (a NUL byte).
     BadValue,
+    /// A `--path` variable the environment sets itself: it wins.
+    Shadowed,
 }
 
 impl Status {
@@ -40,6 +44,7 @@ impl Status {
             Self::Denied => "denied",
             Self::BadKey(_) => "bad key",
             Self::BadValue => "bad value",
+            Self::Shadowed => "shadowed",
         }
     }
 
@@ -50,6 +55,7 @@ impl Status {
                 Some(format!("value is not a JSON object (key '{key}')"))
             }
             Self::BadValue => Some("contains a NUL byte".into()),
+            Self::Shadowed => Some("set in the environment, which wins".into()),
             _ => None,
         }
     }
@@ -68,6 +74,8 @@ pub struct Row {
     pub version: Option<i64>,
     /// Whether it would resolve.
     pub status: Status,
+    /// The `--path` it comes from, for a path's variable.
+    pub path: Option<String>,
 }
 
 /// The rows for every reference variable, sorted by variable.
@@ -82,7 +90,7 @@ pub fn rows(scan: &Scan, fetches: &Fetches) -> Result<Vec<Row>, Error> {
             Some(Fetch::Found(fetched)) => (Some(fetched.kind.clone()), Some(fetched.version)),
             _ => (None, None),
         };
-        let status = match resolve::value_for(var, fetches) {
+        let status = match values::value_for(var, fetches) {
             Ok(_) => Status::Ok,
             Err(VarFailure::Unresolved(Unresolved::NotFound)) => Status::Missing,
             Err(VarFailure::Unresolved(Unresolved::ContainsNul)) => Status::BadValue,
@@ -101,9 +109,60 @@ pub fn rows(scan: &Scan, fetches: &Fetches) -> Result<Vec<Row>, Error> {
             kind,
             version,
             status,
+            path: None,
         });
     }
     rows.sort_by(|a, b| a.variable.cmp(&b.variable));
+    Ok(rows)
+}
+
+/// The rows of the paths, after the references': every variable a path
+/// would set (or the environment shadows), then a `missing` row for each
+/// path that held nothing, and a `denied` one for each it may not read.
+///
+/// # Errors
+/// A path whose calls failed for a reason other than access.
+pub fn path_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> {
+    let mut rows: Vec<Row> = vars
+        .vars
+        .iter()
+        .map(|var| Row {
+            variable: var.name.clone(),
+            reference: var.parameter.clone(),
+            kind: Some(var.kind.clone()),
+            version: Some(var.version),
+            status: if var.shadowed {
+                Status::Shadowed
+            } else {
+                Status::Ok
+            },
+            path: Some(var.path.clone()),
+        })
+        .collect();
+    let empty_row = |path: &str, status| Row {
+        variable: "-".into(),
+        reference: path.to_owned(),
+        kind: None,
+        version: None,
+        status,
+        path: Some(path.to_owned()),
+    };
+    rows.extend(
+        vars.empty
+            .iter()
+            .map(|path| empty_row(path, Status::Missing)),
+    );
+    for (request, fetch) in fetches.paths() {
+        if let PathFetch::Failed(error) = fetch {
+            match &**error {
+                Error::Aws {
+                    failure: AwsFailure::AccessDenied | AwsFailure::Kms,
+                    ..
+                } => rows.push(empty_row(&request.path, Status::Denied)),
+                other => return Err(Error::Other(other.to_string())),
+            }
+        }
+    }
     Ok(rows)
 }
 
@@ -113,9 +172,14 @@ pub fn table(rows: &[Row]) -> String {
     let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|row| {
-            let status = match row.status.detail() {
-                Some(detail) => format!("{} ({detail})", row.status.word()),
-                None => row.status.word().to_owned(),
+            let mut details: Vec<String> = row.status.detail().into_iter().collect();
+            if let Some(path) = &row.path {
+                details.push(format!("from --path {path}"));
+            }
+            let status = if details.is_empty() {
+                row.status.word().to_owned()
+            } else {
+                format!("{} ({})", row.status.word(), details.join(", "))
             };
             [
                 row.variable.clone(),
@@ -145,6 +209,7 @@ pub fn json(rows: &[Row]) -> String {
                 "version": row.version,
                 "status": row.status.word(),
                 "detail": row.status.detail(),
+                "path": row.path,
             })
         })
         .collect();
@@ -158,7 +223,7 @@ pub fn json(rows: &[Row]) -> String {
 pub fn failure_summary(rows: &[Row]) -> Option<String> {
     let failed: Vec<String> = rows
         .iter()
-        .filter(|row| row.status != Status::Ok)
+        .filter(|row| !matches!(row.status, Status::Ok | Status::Shadowed))
         .map(|row| {
             let what = row
                 .status
@@ -194,6 +259,7 @@ mod tests {
             kind: kind.map(Into::into),
             version,
             status,
+            path: None,
         }
     }
 

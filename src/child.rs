@@ -11,9 +11,10 @@ use std::process::Command;
 
 use crate::cli::OnMissing;
 use crate::error::{Error, OsReason, UnresolvedVar};
-use crate::resolve::{self, Fetches, VarFailure};
+use crate::resolve::Fetches;
 use crate::scan::{Scan, SecretVar, Var};
 use crate::secret::SecretValue;
+use crate::values::{self, PathVars, VarFailure};
 
 /// The environment the child starts with, in the parent's order: each
 /// entry `NAME=value` and its terminating NUL, ready for `execve`. The
@@ -72,12 +73,18 @@ impl ChildEnv {
         Self { entries }
     }
 
-    /// Put each fetched value in place of its reference.
+    /// Put each fetched value in place of its reference, then add the
+    /// variables of the paths the environment does not set itself.
     ///
     /// # Errors
     /// As [`resolve_vars`].
-    pub fn build(scan: Scan, fetches: &Fetches, on_missing: OnMissing) -> Result<Self, Error> {
-        let entries = resolve_vars(scan, fetches, on_missing)?
+    pub fn build(
+        scan: Scan,
+        fetches: &Fetches,
+        on_missing: OnMissing,
+        paths: PathVars,
+    ) -> Result<Self, Error> {
+        let mut entries: Vec<Vec<u8>> = resolve_vars(scan, fetches, on_missing)?
             .iter()
             .map(|var| match var {
                 Resolved::Plain(name, value) => entry(name.as_bytes(), value.as_bytes()),
@@ -88,6 +95,13 @@ impl ChildEnv {
                 }
             })
             .collect();
+        entries.extend(
+            paths
+                .vars
+                .iter()
+                .filter(|var| !var.shadowed)
+                .map(|var| entry(var.name.as_bytes(), var.value().expose().as_bytes())),
+        );
         Ok(Self { entries })
     }
 
@@ -319,7 +333,7 @@ pub fn resolve_vars(
             }
             Var::Secret(secret) => secret,
         };
-        match resolve::value_for(&secret, fetches) {
+        match values::value_for(&secret, fetches) {
             Ok(value) => vars.push(Resolved::Secret {
                 name: secret.name,
                 value,

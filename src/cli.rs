@@ -29,6 +29,7 @@ use clap::{Parser, ValueEnum};
   DB_URL='SECRET prod.billing.db_url' psc-exec -- node server.js
   ENTRYPOINT [\"psc-exec\", \"--init\", \"--\"]             (Dockerfile: psc-exec is PID 1)
   ExecStart=/usr/local/bin/psc-exec -- /srv/app/bin/server (systemd)
+  PSC_EXEC_PATH=/app/common,/app/prod psc-exec -- node server.js (every parameter under both paths)
   psc-exec --on-missing keep -- ./run-tests              (tolerate missing parameters)
   psc-exec --check --format json                         (deploy pipeline: would every reference resolve?)"
 )]
@@ -85,6 +86,31 @@ pub struct Cli {
         help_heading = "Resolution"
     )]
     pub ca_bundle: Option<std::path::PathBuf>,
+
+    /// Load every parameter under PATH into the environment (repeatable;
+    /// `PSC_EXEC_PATH` takes a comma-separated list). The variable is the
+    /// parameter's name after PATH, case kept; a variable already in the
+    /// environment wins (with a warning), and a later path wins over an
+    /// earlier one. A path may not set `LD_*` or `PSC_EXEC_*`.
+    #[arg(
+        long,
+        env = "PSC_EXEC_PATH",
+        value_name = "PATH",
+        value_delimiter = ',',
+        help_heading = "Paths"
+    )]
+    pub path: Vec<String>,
+
+    /// With `--path`, every level below PATH too; deeper levels join with
+    /// `_` (`/app/prod/db/url` -> `db_url`).
+    #[arg(long, help_heading = "Paths")]
+    pub recursive: bool,
+
+    /// How parameter names become variable names: `keep` (as they are;
+    /// anything that is not a variable name is an error) or `upper`
+    /// (chamber's: upper-case, `-` and `.` to `_`).
+    #[arg(long, value_enum, default_value = "keep", help_heading = "Paths")]
+    pub path_names: crate::paths::PathNames,
 
     /// Run COMMAND as a child and stay as its parent, a correct PID 1 for
     /// containers (like tini): forward every signal to it, reap every

@@ -69,6 +69,9 @@ pub enum AwsFailure {
     Certificate,
     /// The response could not be understood.
     BadResponse,
+    /// The parameter does not exist (an error code, where a call fails for
+    /// it rather than listing it as invalid).
+    NotFound,
     /// Any other error AWS returned, by its code.
     Other(String),
 }
@@ -205,6 +208,7 @@ fn aws_message(failure: &AwsFailure, names: &[String], detail: &str) -> String {
         AwsFailure::BadResponse => with_detail(format!(
             "malformed response from Parameter Store for {names}"
         )),
+        AwsFailure::NotFound => format!("parameter not found: {names}"),
         AwsFailure::Other(code) => {
             with_detail(format!("{code} from ssm:GetParameters for {names}"))
         }

@@ -1,12 +1,13 @@
 //! `--init`: psc-exec as a correct PID 1 (what tini or `docker run --init`
 //! do), so one binary is the whole entrypoint.
 //!
-//! The parent blocks every catchable signal before starting the child, so
-//! none can slip between start-up and the wait loop; it then takes signals
+//! The parent blocks every catchable signal before resolution ([`SignalGuard`]),
+//! so none can slip between start-up and the wait loop; it then takes signals
 //! synchronously with `sigwait`: SIGCHLD means reap, anything else is
-//! forwarded to the child (or its process group). The child starts with the
-//! default mask and dispositions (std resets them before exec), in its own
-//! process group. When not PID 1, psc-exec registers as a child subreaper so
+//! forwarded to the child (or its process group). The child starts in its
+//! own process group with an empty mask and SIGPIPE at its default: std
+//! resets SIGPIPE but not an inherited mask (rust-lang/rust#101077), so
+//! `ChildEnv::command`'s `pre_exec` clears the mask. When not PID 1, psc-exec registers as a child subreaper so
 //! orphaned grandchildren are re-parented to it and reaped.
 
 use std::ffi::OsString;
@@ -32,16 +33,78 @@ const SYNCHRONOUS: [Signal; 7] = [
     Signal::SIGSYS,
 ];
 
+/// `--init`'s signals, from before resolution to the end: every catchable
+/// signal blocked, answering "was a stop requested", handed to [`run`].
+#[derive(Debug)]
+pub struct SignalGuard {
+    blocked: SigSet,
+}
+
+impl SignalGuard {
+    /// Block every catchable signal (faults, SIGTTIN and SIGTTOU aside),
+    /// ignore SIGTTIN and SIGTTOU, reset SIGCHLD. Call it before any other
+    /// thread exists: threads started later (the runtime's) inherit the mask.
+    ///
+    /// # Errors
+    /// When the signal mask or dispositions cannot be set.
+    pub fn block() -> Result<Self, Error> {
+        Ok(Self {
+            blocked: block_signals()?,
+        })
+    }
+
+    /// A stop signal (TERM, INT, HUP, QUIT) waiting for this process, if any.
+    #[must_use]
+    pub fn stop_pending(&self) -> Option<i32> {
+        stop_signal_pending()
+    }
+
+    /// Resolves when a stop signal is pending: checked every 50 ms while the
+    /// references resolve (and during `--splay`), so `docker stop` does not
+    /// wait for `--timeout`.
+    pub async fn stopped(&self) -> i32 {
+        loop {
+            if let Some(signum) = self.stop_pending() {
+                return signum;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Take and drop every other signal that arrived before the child
+    /// exists (USR1, USR2, ALRM, ...): forwarded the instant the child
+    /// starts, before it could install a handler, its default action would
+    /// kill it. Stop signals and SIGCHLD stay pending.
+    fn discard_pending(&self) {
+        let mut others = self.blocked;
+        for sig in STOP {
+            others.remove(sig);
+        }
+        others.remove(Signal::SIGCHLD);
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        loop {
+            // SAFETY: a valid set, no info wanted, a zero timeout.
+            let signum = unsafe {
+                libc::sigtimedwait(others.as_ref(), std::ptr::null_mut(), &raw const zero)
+            };
+            if signum <= 0 {
+                break;
+            }
+            tracing::debug!(signal = signum, "dropped: arrived before the child existed");
+        }
+    }
+}
+
 /// Block every catchable signal on this thread (and so on every thread it
 /// starts later, such as the resolution runtime's), ignore SIGTTIN and
 /// SIGTTOU, and make sure SIGCHLD is not inherited as ignored (the kernel
 /// would then reap the child itself and never tell us). Called before
 /// resolution, so a signal that arrives meanwhile waits instead of being
 /// dropped (PID 1 has no default actions) or killing a runtime thread.
-///
-/// # Errors
-/// When the signal mask or dispositions cannot be set.
-pub fn block_signals() -> Result<SigSet, Error> {
+fn block_signals() -> Result<SigSet, Error> {
     let mut blocked = SigSet::all();
     for sig in SYNCHRONOUS {
         blocked.remove(sig);
@@ -74,8 +137,7 @@ const STOP: [Signal; 4] = [
 ];
 
 /// A stop signal waiting (blocked) for this process, if any.
-#[must_use]
-pub fn stop_signal_pending() -> Option<i32> {
+fn stop_signal_pending() -> Option<i32> {
     let mut pending = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigpending fills the set it is given.
     if unsafe { libc::sigpending(pending.as_mut_ptr()) } != 0 {
@@ -89,29 +151,24 @@ pub fn stop_signal_pending() -> Option<i32> {
         .find(|&signum| unsafe { libc::sigismember(&raw const pending, signum) } == 1)
 }
 
-/// Resolves when a stop signal is pending: checked every 50 ms while the
-/// references resolve, so `docker stop` does not wait for `--timeout`.
-pub async fn stop_requested() -> i32 {
-    loop {
-        if let Some(signum) = stop_signal_pending() {
-            return signum;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
 /// Start `argv` as a child with `env`, forward signals to it, reap every
 /// child, and return the main child's exit code (128+N when killed by
 /// signal N).
 ///
 /// # Errors
 /// The command cannot be started (126/127), or signal set-up failed (125).
-pub fn run(argv: &[OsString], env: ChildEnv, signal_group: bool) -> Result<u8, Error> {
-    let blocked = block_signals()?;
-    if let Some(signum) = stop_signal_pending() {
+pub fn run(
+    argv: &[OsString],
+    env: ChildEnv,
+    signal_group: bool,
+    guard: SignalGuard,
+) -> Result<u8, Error> {
+    if let Some(signum) = guard.stop_pending() {
         // Stopped while resolving: start nothing.
         return Err(Error::Stopped(signum));
     }
+    guard.discard_pending();
+    let blocked = guard.blocked;
     if std::process::id() != 1 {
         // Orphans of the child are re-parented to us, so we can reap them.
         if let Err(error) = nix::sys::prctl::set_child_subreaper(true) {

@@ -2,28 +2,46 @@
 //! process through its environment.
 //!
 //! Operators put references instead of secrets into a service's environment
-//! (`DB_URL="SECRET prod.billing.db_url"`). `psc-exec -- CMD` finds every such
-//! variable ([`scan`]), resolves them all with batched, concurrent
-//! `GetParameters` calls ([`resolve`]), builds the child's environment with
-//! the values in place and replaces itself with the child ([`child`]).
+//! (`DB_URL="SECRET prod.billing.db_url"`), or name whole paths (`--path`).
+//! `psc-exec -- CMD` ([`launch`]) finds every reference ([`scan`],
+//! [`reference`](mod@reference)) and path ([`paths`]), plans the calls ([`plan`]), makes
+//! them concurrently with retries ([`resolve`] over the private `call`
+//! module, answers matched back by the private `answer` module), turns what
+//! was fetched into values ([`values`]), builds the child's environment and
+//! replaces itself with the child ([`child`]), or supervises it ([`init`]).
 //!
-//! Data flows one way: scan -> resolve -> child. Parsing never does I/O;
-//! resolution never touches the process; only the child module reads values.
+//! Data flows one way: environment -> requests -> calls -> answers ->
+//! values -> child. Parsing and planning never do I/O; calling never
+//! touches the process.
+//!
+//! Who reads a value (the whole list): [`values`] (taking a `#key`, mapping
+//! a path); [`check`], through [`values`], for a status (never shown); the
+//! [`child`] module, copying values into the environment handed to
+//! `execve`; psc's `get` and `decrypt-env`, whose job is to print one, and
+//! its `set`, `set-file` and `import-env`, which send one. Every value
+//! lives in a [`secret::SecretValue`] (redacted `Debug`, no `Display`,
+//! wiped on drop).
 //!
 //! Exit codes follow env(1): 125 when psc-exec fails, 126 when the command
 //! cannot be executed, 127 when it is not found, otherwise the command's.
 
 pub mod admin;
+mod answer;
 pub mod aws;
+mod call;
 pub mod check;
 pub mod child;
 pub mod cli;
 pub mod error;
 pub mod init;
+pub mod launch;
+pub mod paths;
+pub mod plan;
 pub mod reference;
 pub mod resolve;
 pub mod scan;
 pub mod secret;
+pub mod values;
 
 pub use error::Error;
 

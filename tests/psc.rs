@@ -674,10 +674,11 @@ struct Pty {
 impl Pty {
     /// `None` (with a message) when script(1) is not installed.
     fn start(base: &Command) -> Option<Self> {
-        let Some(script) = find_program("script") else {
-            eprintln!("SKIPPED: script(1) not found (util-linux), needed for a terminal");
-            return None;
-        };
+        let script = support::tool(
+            "script",
+            find_program("script"),
+            "script(1) gives a terminal: apt-get install bsdutils",
+        )?;
         // `exec`: script's shell becomes the command, so signals and the
         // exit status are the command's own.
         let mut line = format!(
@@ -689,7 +690,7 @@ impl Pty {
             line.push_str(&quote(&arg.to_string_lossy()));
         }
         let mut command = Command::new(script);
-        copy_env(base, &mut command);
+        support::copy_env_of(base, &mut command);
         command
             .args(["-q", "-e", "-E", "always", "-c"])
             .arg(&line)
@@ -754,15 +755,6 @@ impl Pty {
 }
 
 /// Give `to` exactly the environment `from` was given (`cmd` clears it).
-fn copy_env(from: &Command, to: &mut Command) {
-    to.env_clear();
-    for (key, value) in from.get_envs() {
-        if let Some(value) = value {
-            to.env(key, value);
-        }
-    }
-}
-
 #[test]
 fn get_adds_a_newline_only_on_a_terminal() {
     require_moto!();
@@ -845,7 +837,7 @@ fn set_prompts_twice_without_echo_on_a_terminal() {
         quote(&support::bin("psc").to_string_lossy()).as_str(),
         quote(&third).as_str()
     ));
-    copy_env(&psc(moto), &mut base);
+    support::copy_env_of(&psc(moto), &mut base);
     let mut pty = Pty::start(&base).expect("script");
     pty.expect("(input hidden): ");
     pty.send(b"\x03");
@@ -1079,10 +1071,9 @@ fn decrypt_env_is_restored_exactly_by_bash_dash_and_zsh() {
             &["source <(PSC decrypt-env)", "eval \"$(PSC decrypt-env)\""],
         ),
     ] {
-        let Some(program) = find_program(shell) else {
-            assert_ne!(shell, "bash", "bash is required");
-            assert_ne!(shell, "dash", "dash is required");
-            eprintln!("SKIPPED for {shell}: {shell} is not installed");
+        let Some(program) =
+            support::tool(shell, find_program(shell), "apt-get install bash dash zsh")
+        else {
             continue;
         };
         for form in forms {
@@ -1091,7 +1082,7 @@ fn decrypt_env_is_restored_exactly_by_bash_dash_and_zsh() {
                 .current_dir(dir.path())
                 .arg("-c")
                 .arg(format!("{} && env -0", form.replace("PSC", &psc_bin)));
-            copy_env(&psc(moto), &mut command);
+            support::copy_env_of(&psc(moto), &mut command);
             for (var, reference, _) in &vars {
                 command.env(var, reference);
             }
@@ -1140,7 +1131,11 @@ fn decrypt_env_output_and_on_missing() {
         out.stderr(),
         format!("psc: parameters not found: VAR3 -> {p}/missing\n")
     );
-    assert_eq!(out.stdout(), "", "nothing is printed unless all resolved");
+    assert_eq!(
+        out.stdout(),
+        "# psc decrypt-env failed (see its error on stderr): stop here\ncase $- in *i*) false ;; *) exit 1 ;; esac\n",
+        "no value is printed unless all resolved: only what stops the shell"
+    );
 
     let out = run(base().args(["--on-missing", "keep"]));
     out.assert_code(0);

@@ -45,6 +45,10 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// The original psc's flag: the same as -vv.
+    #[arg(long, global = true, hide = true)]
+    pub debug: bool,
+
     /// AWS region (default: the SDK's chain: AWS_REGION, profile, IMDS).
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
@@ -162,6 +166,46 @@ pub enum Command {
   DB_URL='SECRET /app/prod/db_url' psc decrypt-env
   psc decrypt-env --on-missing unset")]
     DecryptEnv(DecryptEnvArgs),
+
+    /// Move a dotenv file into Parameter Store: one SecureString per
+    /// variable under PATH (`/app/dev` + `DB_URL` -> `/app/dev/DB_URL`),
+    /// names keeping their case, for `psc-exec --path PATH`.
+    ///
+    /// One strict dialect: `KEY=VALUE` lines, optional `export `, `#`
+    /// comments and blank lines; `'...'` literal, `"..."` with `\n \" \\`
+    /// escapes (both may span lines), unquoted values verbatim to the end of
+    /// the line. Duplicate keys, invalid names, `$VAR` interpolation and
+    /// empty values are errors naming the line, and every line and name is
+    /// checked before the first write: nothing is half-imported. Existing
+    /// parameters need --overwrite. Prints the names written, never a value.
+    #[command(after_help = "Examples:
+  psc import-env --path /app/dev .env
+  psc import-env --path /app/prod --key-id alias/app-prod --dry-run prod.env")]
+    ImportEnv(ImportEnvArgs),
+}
+
+/// `psc import-env`.
+#[derive(Debug, Args)]
+pub struct ImportEnvArgs {
+    /// The path to put the variables under (`/app/dev`).
+    #[arg(long)]
+    pub path: String,
+
+    /// The dotenv file.
+    pub file: PathBuf,
+
+    /// The KMS key for the SecureStrings (default: `alias/aws/ssm`).
+    #[arg(long, value_name = "KEY")]
+    pub key_id: Option<String>,
+
+    /// Replace parameters that exist already.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Check the file and print the names that would be written; write
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `psc set`.

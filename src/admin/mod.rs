@@ -18,6 +18,7 @@
 //! value, so [`crate::init_logging`] drops those events whatever `PSC_LOG` says.
 
 pub mod cli;
+mod dotenv;
 pub mod name;
 mod prompt;
 pub mod quote;
@@ -26,23 +27,23 @@ pub mod value;
 
 use std::collections::HashSet;
 use std::fmt;
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 
 use aws_sdk_ssm::types::{ParameterMetadata, ParameterTier, ParameterType, Tag};
 use zeroize::Zeroizing;
 
 use self::cli::{
-    Cli, Command, DecryptEnvArgs, DeleteArgs, GetArgs, Kind, ListArgs, PutOptions, SetArgs,
-    SetFileArgs, Tier,
+    Cli, Command, DecryptEnvArgs, DeleteArgs, GetArgs, ImportEnvArgs, Kind, ListArgs, PutOptions,
+    SetArgs, SetFileArgs, Tier,
 };
 use self::name::Selection;
 use self::prompt::PromptError;
 use crate::child::{self, Resolved};
 use crate::error::{OsReason, Unresolved};
 use crate::reference::Reference;
-use crate::resolve::{self, Fetch, Settings};
+use crate::resolve::Fetch;
 use crate::secret::SecretValue;
-use crate::{Error, aws, scan};
+use crate::{Error, scan};
 
 /// The operation failed.
 pub const EXIT_FAILURE: u8 = 1;
@@ -106,7 +107,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     // Logging on stderr like psc-exec: `-v` counts (warn, info, debug,
     // trace) for psc itself, errors only for the SDK, and `PSC_LOG` wins;
     // never the SDK's request bodies (see `crate::log_subscriber`).
-    crate::init_logging("PSC_LOG", cli.verbose);
+    let verbose = if cli.debug {
+        cli.verbose.max(2)
+    } else {
+        cli.verbose
+    };
+    crate::init_logging("PSC_LOG", verbose);
     let region = cli.region.as_deref();
     match cli.command {
         Command::Set(args) => set(args, region),
@@ -115,8 +121,127 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Delete(args) => delete(args, region),
         Command::Ls(args) => list(&args, region, false),
         Command::Ll(args) => list(&args, region, true),
-        Command::DecryptEnv(args) => decrypt_env(&args, region),
+        Command::DecryptEnv(args) => decrypt_env(&args, region).inspect_err(|_| {
+            // The output is sourced or eval'd: make it stop a script that
+            // does so (exit), and only fail the command in an interactive
+            // shell (`$-` holds `i`), in bash, dash and zsh alike.
+            let _ = std::io::stdout().write_all(STOP_SOURCING_SHELL.as_bytes());
+        }),
+        Command::ImportEnv(args) => import_env(&args, region),
     }
+}
+
+/// What `decrypt-env` prints when it fails, for the shell that evaluates
+/// it: a non-interactive one exits (an entrypoint script must not start the
+/// service with references unresolved), an interactive one gets a failed
+/// status and stays open.
+const STOP_SOURCING_SHELL: &str = "# psc decrypt-env failed (see its error on stderr): stop here\n\
+case $- in *i*) false ;; *) exit 1 ;; esac\n";
+
+fn import_env(args: &ImportEnvArgs, region: Option<&str>) -> Result<(), Failure> {
+    let path = match name::check_selection(&args.path) {
+        Ok(Selection::Path(path)) => path,
+        _ => {
+            return Err(Failure::Usage(format!(
+                "--path must be a path starting with '/': {}",
+                name::shown(&args.path)
+            )));
+        }
+    };
+    let shown = args.file.display().to_string();
+    // A dotenv file of a service: 1 MiB is far more than any holds.
+    const MAX_FILE: u64 = 1 << 20;
+    let mut bytes = Zeroizing::new(Vec::new());
+    std::fs::File::open(&args.file)
+        .and_then(|file| std::io::Read::take(file, MAX_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| Failure::Failed(format!("cannot read {shown}: {}", OsReason(&e))))?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(Failure::Usage(format!("{shown}: larger than 1 MiB")));
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Failure::Usage(format!("{shown}: not UTF-8 text")))?;
+    let entries = dotenv::parse(text).map_err(|why| Failure::Usage(format!("{shown}: {why}")))?;
+    if entries.is_empty() {
+        return Err(Failure::Usage(format!("{shown}: no variables in it")));
+    }
+    let prefix = if path == "/" {
+        String::new()
+    } else {
+        path.clone()
+    };
+    let mut problems = Vec::new();
+    let mut names = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let parameter = format!("{prefix}/{}", entry.key);
+        if let Err(rule) = name::check_name(&parameter) {
+            problems.push(format!("line {}: {parameter}: {rule}", entry.line));
+        }
+        if let Err(error) = value::check_size(entry.value.len(), None) {
+            problems.push(format!("line {}: {}: {error}", entry.line, entry.key));
+        }
+        names.push(parameter);
+    }
+    if !problems.is_empty() {
+        return Err(Failure::Usage(format!("{shown}: {}", problems.join("; "))));
+    }
+    if args.dry_run {
+        let mut out = String::new();
+        for name in &names {
+            out.push_str(name);
+            out.push('\n');
+        }
+        return write_stdout(out.as_bytes());
+    }
+    let runtime = crate::runtime()?;
+    let written = runtime.block_on(async {
+        let (client, region) = ssm::client(region).await?;
+        for name in &names {
+            name::check_name_length(name, &region).map_err(|e| invalid_name(name, &e))?;
+        }
+        if !args.overwrite {
+            // Every existing name before the first write, so a refusal
+            // leaves nothing half-imported.
+            let existing: HashSet<String> =
+                ssm::describe(&client, &Selection::Path(path.clone()), false)
+                    .await?
+                    .into_iter()
+                    .filter_map(|p| p.name)
+                    .collect();
+            let clashes: Vec<&str> = names
+                .iter()
+                .filter(|n| existing.contains(n.as_str()))
+                .map(String::as_str)
+                .collect();
+            if !clashes.is_empty() {
+                return Err(Failure::Failed(format!(
+                    "already in Parameter Store (--overwrite replaces them): {}",
+                    clashes.join(", ")
+                )));
+            }
+        }
+        let mut written = Vec::new();
+        for (entry, name) in entries.iter().zip(&names) {
+            let request = ssm::PutRequest {
+                name,
+                kind: Some(ParameterType::SecureString),
+                description: None,
+                key_id: args.key_id.as_deref(),
+                tier: None,
+                overwrite: args.overwrite,
+                tags: Vec::new(),
+            };
+            ssm::put(&client, &request, &entry.value).await?;
+            written.push(name.clone());
+        }
+        Ok::<_, Failure>(written)
+    })?;
+    tracing::info!(parameters = written.len(), path, "imported");
+    let mut out = String::new();
+    for name in &written {
+        out.push_str(name);
+        out.push('\n');
+    }
+    write_stdout(out.as_bytes())
 }
 
 fn invalid_name(name: &str, rule: &name::RuleError) -> Failure {
@@ -228,17 +353,12 @@ fn get(args: &GetArgs, region: Option<&str>) -> Result<(), Failure> {
             name::shown(&args.reference)
         ))
     })?;
-    let settings = Settings {
-        max_attempts: aws::max_attempts(None)?,
-        ..Settings::default()
-    };
-    let runtime = crate::runtime()?;
-    let fetches = runtime.block_on(resolve::resolve(
+    let fetches = crate::launch::fetch(
         std::slice::from_ref(&reference),
-        region,
-        &settings,
-    ))?;
-    drop(runtime);
+        &[],
+        &crate::launch::FetchOptions::defaults(region),
+        None,
+    )?;
     let shown = reference.as_str();
     let fetched = match fetches.get(&reference) {
         Some(Fetch::Found(fetched)) => fetched,
@@ -247,23 +367,16 @@ fn get(args: &GetArgs, region: Option<&str>) -> Result<(), Failure> {
         }
         Some(Fetch::Failed(error)) => return Err(Failure::Failed(error.to_string())),
     };
-    let extracted;
-    let value = match reference.key() {
-        None => &fetched.value,
-        Some(key) => {
-            extracted = resolve::extract_key(&fetched.value, key).map_err(|reason| {
-                Failure::Failed(match reason {
-                    Unresolved::KeyNotFound(key) => format!("JSON key '{key}' not found: {shown}"),
-                    Unresolved::NotJsonObject(key) => {
-                        format!("value is not a JSON object, so it has no key '{key}': {shown}")
-                    }
-                    Unresolved::NotFound => format!("parameter not found: {shown}"),
-                    Unresolved::ContainsNul => format!("value contains a NUL byte: {shown}"),
-                })
-            })?;
-            &extracted
-        }
-    };
+    let value = &crate::values::value_of(fetched, &reference).map_err(|reason| {
+        Failure::Failed(match reason {
+            Unresolved::KeyNotFound(key) => format!("JSON key '{key}' not found: {shown}"),
+            Unresolved::NotJsonObject(key) => {
+                format!("value is not a JSON object, so it has no key '{key}': {shown}")
+            }
+            Unresolved::NotFound => format!("parameter not found: {shown}"),
+            Unresolved::ContainsNul => format!("value contains a NUL byte: {shown}"),
+        })
+    })?;
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 1));
     if args.json {
         // Written field by field, so the value is escaped straight into a
@@ -454,13 +567,12 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
     let secret_names: Vec<String> = scan.secrets().map(|s| s.name.clone()).collect();
     let references: Vec<Reference> = scan.secrets().map(|s| s.reference.clone()).collect();
     tracing::info!(variables = references.len(), names = ?secret_names, "resolving references");
-    let settings = Settings {
-        max_attempts: aws::max_attempts(None)?,
-        ..Settings::default()
-    };
-    let runtime = crate::runtime()?;
-    let fetches = runtime.block_on(resolve::resolve(&references, region, &settings))?;
-    drop(runtime);
+    let fetches = crate::launch::fetch(
+        &references,
+        &[],
+        &crate::launch::FetchOptions::defaults(region),
+        None,
+    )?;
     let resolved = child::resolve_vars(scan, &fetches, args.on_missing)?;
     drop(fetches);
     let mut present = HashSet::new();

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     }
 }
 
-const COMMANDS: [&str; 7] = [
+const COMMANDS: [&str; 8] = [
     "set",
     "set-file",
     "get",
@@ -33,6 +33,7 @@ const COMMANDS: [&str; 7] = [
     "ls",
     "ll",
     "decrypt-env",
+    "import-env",
 ];
 
 /// clap prints help and version itself (exit 0); `psc` alone prints the

@@ -581,16 +581,19 @@ pub fn aws_cli() -> Option<PathBuf> {
 /// is not `Clone`), with a clean environment as `cmd` makes.
 pub fn cmd_copy(base: &Command) -> Command {
     let mut command = Command::new(base.get_program());
+    command.args(base.get_args()).stdin(Stdio::null());
+    copy_env_of(base, &mut command);
     command
-        .args(base.get_args())
-        .env_clear()
-        .stdin(Stdio::null());
-    for (key, value) in base.get_envs() {
+}
+
+/// Give `to` exactly the environment set on `from` (a [`cmd`]'s clean one).
+pub fn copy_env_of(from: &Command, to: &mut Command) {
+    to.env_clear();
+    for (key, value) in from.get_envs() {
         if let Some(value) = value {
-            command.env(key, value);
+            to.env(key, value);
         }
     }
-    command
 }
 
 /// The aws CLI with a clean environment pointed at `endpoint`: dummy

@@ -1,0 +1,276 @@
+//! The launch: from a parsed command line to the child (exec, or `--init`)
+//! or to `--check`'s report; and [`fetch`], the one way from references
+//! and paths to fetched values, which psc's `get` and `decrypt-env` use too.
+//!
+//! Data flows one way: environment -> requests (scan, paths) -> calls
+//! (resolve) -> values -> child. This module reads no value itself.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::check::{self, Format};
+use crate::child::{self, ChildEnv};
+use crate::cli::{Cli, OnMissing};
+use crate::error::{EXIT_FAILURE, Error, report};
+use crate::init::SignalGuard;
+use crate::paths::{self, PathRequest};
+use crate::reference::Reference;
+use crate::resolve::{self, Fetches, Settings};
+use crate::scan::{self, Scan, Var};
+use crate::values::{self, PathVars};
+
+/// How to fetch: the command line's resolution options.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `--attempt-timeout`.
+    pub attempt_timeout: Duration,
+    /// `--max-attempts` (else `AWS_MAX_ATTEMPTS`, else the default).
+    pub max_attempts: Option<u32>,
+    /// `--splay`.
+    pub splay: Option<Duration>,
+    /// `--ca-bundle`.
+    pub ca_bundle: Option<PathBuf>,
+    /// Record failed calls instead of stopping at the first (`--check`).
+    pub keep_going: bool,
+}
+
+impl FetchOptions {
+    /// psc's: the defaults of psc-exec, in `region`.
+    #[must_use]
+    pub fn defaults(region: Option<&str>) -> Self {
+        let settings = Settings::default();
+        Self {
+            region: region.map(str::to_owned),
+            timeout: settings.timeout,
+            attempt_timeout: settings.attempt_timeout,
+            max_attempts: None,
+            splay: None,
+            ca_bundle: None,
+            keep_going: false,
+        }
+    }
+
+    fn from_cli(cli: &Cli, keep_going: bool) -> Self {
+        Self {
+            region: cli.region.clone(),
+            timeout: cli.timeout,
+            attempt_timeout: cli.attempt_timeout,
+            max_attempts: cli.max_attempts,
+            splay: cli.splay,
+            ca_bundle: cli.ca_bundle.clone(),
+            keep_going,
+        }
+    }
+}
+
+/// Fetch `references` and `paths` on a current-thread runtime that is gone
+/// when this returns. With a `guard` (`--init`), a stop signal ends it at
+/// once (the splay included) with [`Error::Stopped`], and the runtime's
+/// threads get a moment to end, since the process lives on; otherwise
+/// they are not waited for (exec or exit ends them, and one stuck in a DNS
+/// lookup must not outlast `--timeout`).
+///
+/// Must run before any other thread exists (the CA choice sets psc-exec's
+/// own environment).
+///
+/// # Errors
+/// Configuration errors, and failed calls unless `keep_going`.
+pub fn fetch(
+    references: &[Reference],
+    paths: &[PathRequest],
+    options: &FetchOptions,
+    guard: Option<&SignalGuard>,
+) -> Result<Fetches, Error> {
+    // SAFETY: the caller runs this before any other thread exists.
+    unsafe { crate::aws::choose_ca_certificates(options.ca_bundle.as_deref())? };
+    let runtime = crate::runtime()?;
+    let fetched = runtime.block_on(async {
+        let settings = Settings {
+            max_attempts: crate::aws::max_attempts(options.max_attempts)?,
+            timeout: options.timeout,
+            attempt_timeout: options.attempt_timeout,
+            keep_going: options.keep_going,
+            ..Settings::default()
+        };
+        let work = async {
+            if let Some(splay) = options.splay {
+                let ceiling = u64::try_from(splay.as_millis()).unwrap_or(u64::MAX);
+                let pause = Duration::from_millis(fastrand::u64(0..=ceiling));
+                tracing::debug!(pause_ms = pause.as_millis(), "splay");
+                tokio::time::sleep(pause).await;
+            }
+            resolve::resolve(references, paths, options.region.as_deref(), &settings).await
+        };
+        match guard {
+            Some(guard) => tokio::select! {
+                fetched = work => fetched,
+                signum = guard.stopped() => Err(Error::Stopped(signum)),
+            },
+            None => work.await,
+        }
+    });
+    if guard.is_some() {
+        // The runtime's threads have every signal blocked, as this thread
+        // had when they started, so one left behind never takes a signal
+        // meant for the supervisor.
+        runtime.shutdown_timeout(Duration::from_millis(100));
+    } else {
+        runtime.shutdown_background();
+    }
+    fetched
+}
+
+/// psc-exec: scan, fetch, then exec (or supervise) the command, or report
+/// (`--check`). Returns the exit code when psc-exec itself decides it
+/// (`--check`, `--init`); an exec returns only on failure.
+///
+/// # Errors
+/// Every failure before the command runs (exit 125), and a command that
+/// cannot be started (126, 127).
+pub fn run(cli: &Cli) -> Result<u8, Error> {
+    if cli.command.is_empty() && !cli.check {
+        return Err(Error::Usage(
+            "no command given (usage: psc-exec [OPTIONS] -- COMMAND [ARGS...])".into(),
+        ));
+    }
+    let paths = paths::requests(&cli.path, cli.recursive)?;
+    let scan = scan::scan_environ(scan::environ()).map_err(Error::InvalidReferences)?;
+    let remote = scan.has_secrets() || !paths.is_empty();
+    if remote {
+        // Values will be in memory: no core dump, no ptrace by the same user.
+        crate::forbid_core_dumps();
+    }
+    crate::forbid_sensitive_logging();
+    crate::init_logging("PSC_EXEC_LOG", cli.verbose);
+    for miss in &scan.near_misses {
+        child::warn(&format!(
+            "{} looks like a reference but is passed through unchanged: {}",
+            miss.name, miss.why
+        ));
+    }
+    if cli.check {
+        return check(cli, &scan, &paths);
+    }
+    // Before the runtime exists: its threads inherit the blocked mask.
+    let guard = cli.init.then(SignalGuard::block).transpose()?;
+    let env = if remote {
+        let fetches = fetch_scan(cli, &scan, &paths, false, guard.as_ref())?;
+        let path_vars = path_vars(cli, &scan, &fetches)?;
+        ChildEnv::build(scan, &fetches, cli.on_missing, path_vars)?
+    } else {
+        // Local development: no references, no AWS configuration, no network.
+        tracing::debug!("no references");
+        ChildEnv::unchanged(scan)
+    };
+    env.check_size(&cli.command)?;
+    match guard {
+        Some(guard) => crate::init::run(&cli.command, env, cli.signal_group, guard),
+        None => Err(child::exec(&cli.command, env)),
+    }
+}
+
+fn fetch_scan(
+    cli: &Cli,
+    scan: &Scan,
+    paths: &[PathRequest],
+    keep_going: bool,
+    guard: Option<&SignalGuard>,
+) -> Result<Fetches, Error> {
+    let references: Vec<Reference> = scan.secrets().map(|s| s.reference.clone()).collect();
+    tracing::info!(
+        variables = references.len(),
+        names = ?scan.secrets().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        paths = ?paths.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+        "resolving"
+    );
+    fetch(
+        &references,
+        paths,
+        &FetchOptions::from_cli(cli, keep_going),
+        guard,
+    )
+}
+
+/// The variables of the paths, with the environment's names winning (a
+/// warning for each), and `--on-missing` for a path that held nothing.
+fn path_vars(cli: &Cli, scan: &Scan, fetches: &Fetches) -> Result<PathVars, Error> {
+    let taken: HashSet<&str> = scan
+        .vars
+        .iter()
+        .filter_map(|var| match var {
+            Var::Plain(name, _) => name.to_str(),
+            Var::Secret(secret) => Some(secret.name.as_str()),
+            Var::Bare(_) => None,
+        })
+        .collect();
+    let vars = values::path_vars(fetches, cli.path_names, &taken)?;
+    for var in vars.vars.iter().filter(|v| v.shadowed) {
+        child::warn(&format!(
+            "{} is set in the environment, which wins over {} (from --path {})",
+            var.name, var.parameter, var.path
+        ));
+    }
+    if !vars.empty.is_empty() && !cli.check {
+        let message = format!(
+            "no parameter under --path {} (a typo, or IAM allows none)",
+            vars.empty.join(", ")
+        );
+        match cli.on_missing {
+            OnMissing::Fail => return Err(Error::Other(message)),
+            OnMissing::Keep | OnMissing::Unset => child::warn(&message),
+        }
+    }
+    Ok(vars)
+}
+
+fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
+    let fetches = if scan.has_secrets() || !paths.is_empty() {
+        fetch_scan(cli, scan, paths, true, None)?
+    } else {
+        Fetches::default()
+    };
+    let path_vars = path_vars(cli, scan, &fetches)?;
+    let mut rows = check::rows(scan, &fetches)?;
+    rows.extend(check::path_rows(&fetches, &path_vars)?);
+    // What the launch would refuse after resolving: an environment too
+    // large for execve.
+    let too_large = if check::failure_summary(&rows).is_none() {
+        ChildEnv::build(scan.clone(), &fetches, cli.on_missing, path_vars)
+            .and_then(|env| env.check_size(&cli.command))
+            .err()
+    } else {
+        None
+    };
+    drop(fetches);
+    let text = match cli.format {
+        Format::Table => check::table(&rows),
+        Format::Json => check::json(&rows),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    // A closed pipe (`psc-exec --check | head`) is not a failure of the check.
+    if let Err(error) = written
+        && error.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(Error::Other(format!("cannot write the check: {error}")));
+    }
+    match (check::failure_summary(&rows), too_large) {
+        (None, None) => Ok(0),
+        (Some(summary), _) => {
+            report("psc-exec", &summary);
+            Ok(EXIT_FAILURE)
+        }
+        (None, Some(error)) => {
+            report("psc-exec", &format!("check failed: {error}"));
+            Ok(EXIT_FAILURE)
+        }
+    }
+}

@@ -12,6 +12,9 @@
 //! (200), FLEET_REFERENCES (30), FLEET_RATE (40), FLEET_BURST (40),
 //! PSC_EXEC_BIN (default: the binary cargo built).
 
+// The benchmark reports its progress on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/support/fault.rs"]

@@ -15,6 +15,9 @@
 //! `cargo bench --bench startup`. Environment: BENCH_RUNS (40),
 //! PSC_EXEC_BIN (default: the binary cargo built), PSC_TEST_MOTO_SERVER.
 
+// The benchmark reports its progress on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;

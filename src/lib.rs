@@ -25,23 +25,27 @@
 //! Exit codes follow env(1): 125 when psc-exec fails, 126 when the command
 //! cannot be executed, 127 when it is not found, otherwise the command's.
 
+// The docs are built with --document-private-items (scripts/test): the
+// front page links the internal modules it describes.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod admin;
 mod answer;
-pub mod aws;
+mod aws;
 mod call;
-pub mod check;
-pub mod child;
+mod check;
+mod child;
 pub mod cli;
 pub mod error;
-pub mod init;
+mod init;
 pub mod launch;
-pub mod paths;
-pub mod plan;
-pub mod reference;
-pub mod resolve;
-pub mod scan;
-pub mod secret;
-pub mod values;
+mod paths;
+mod plan;
+mod reference;
+mod resolve;
+mod scan;
+mod secret;
+mod values;
 
 pub use error::Error;
 

@@ -27,14 +27,9 @@ fn tini() -> Option<std::path::PathBuf> {
 
 /// The launchers to compare: tini joins when installed (CI installs it).
 fn inits() -> Vec<Init> {
-    if tini().is_some() {
+    if support::tool("tini", tini(), "the tini half: apt-get install tini").is_some() {
         vec![Init::PscExec, Init::Tini]
     } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tini not found and CI is set: the comparison must not be skipped"
-        );
-        eprintln!("SKIPPED the tini half: tini not installed (apt-get install tini)");
         vec![Init::PscExec]
     }
 }

@@ -5,6 +5,8 @@
 //! (`scripts/test` installs a pinned one in `.venv`). Without it the moto
 //! tests skip with a message, except under `CI`, where they fail.
 
+// Tests say on stderr why a check skips.
+#![allow(clippy::print_stderr)]
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
@@ -46,15 +48,12 @@ pub fn moto_program() -> Option<PathBuf> {
 /// Whether moto tests can run; `false` prints why. Under CI a missing
 /// moto_server is a failure, never a skip.
 pub fn moto_available() -> bool {
-    if moto_program().is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "moto_server not found and CI is set: moto tests must not be skipped"
-    );
-    eprintln!("SKIPPED: moto_server not found (set PSC_TEST_MOTO_SERVER or run scripts/test)");
-    false
+    tool(
+        "moto_server",
+        moto_program(),
+        "set PSC_TEST_MOTO_SERVER or run scripts/test",
+    )
+    .is_some()
 }
 
 /// Whether the suite runs under CI, where nothing may be skipped.
@@ -66,13 +65,19 @@ pub fn under_ci() -> bool {
 /// reason, except under CI, where it fails.
 pub fn tool(name: &str, found: Option<PathBuf>, install: &str) -> Option<PathBuf> {
     if found.is_none() {
-        assert!(
-            !under_ci(),
-            "{name} not found and CI is set: this check must not be skipped ({install})"
-        );
-        eprintln!("SKIPPED: {name} not found ({install})");
+        skip(&format!("{name} not found ({install})"));
     }
     found
+}
+
+/// The one place that decides a check may skip: it says why, except under
+/// CI, where nothing may be skipped and it fails instead.
+pub fn skip(why: &str) {
+    assert!(
+        !under_ci(),
+        "{why}; CI is set: this check must not be skipped"
+    );
+    eprintln!("SKIPPED: {why}");
 }
 
 /// Whether this test process runs as root (to run a binary as another

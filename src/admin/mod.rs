@@ -13,11 +13,13 @@
 //! than psc-exec's 125.
 //!
 //! Secret hygiene: values live in `SecretValue` or `Zeroizing` buffers; only
-//! `get` and `decrypt-env` write one, to stdout. The SDK's orchestrator
+//! `get`, `decrypt-env`, `file decrypt` and `file export` write one, to
+//! stdout (or, with `file decrypt --in-place`, to the file named). The SDK's orchestrator
 //! prints whole requests at trace level, and PutParameter's body holds the
 //! value, so [`init_logging`] drops those events whatever `PSC_LOG` says.
 
 pub mod cli;
+pub mod file;
 pub mod name;
 mod prompt;
 pub mod quote;
@@ -116,6 +118,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ls(args) => list(&args, region, false),
         Command::Ll(args) => list(&args, region, true),
         Command::DecryptEnv(args) => decrypt_env(&args, region),
+        Command::File(command) => file::run(command, region),
     }
 }
 

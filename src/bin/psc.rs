@@ -17,13 +17,17 @@ fn main() -> ExitCode {
     match admin::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("psc: {failure}");
+            // `file diff` reports a difference by its status alone.
+            let message = failure.to_string();
+            if !message.is_empty() {
+                eprintln!("psc: {message}");
+            }
             ExitCode::from(failure.exit_code())
         }
     }
 }
 
-const COMMANDS: [&str; 7] = [
+const COMMANDS: [&str; 8] = [
     "set",
     "set-file",
     "get",
@@ -31,6 +35,7 @@ const COMMANDS: [&str; 7] = [
     "ls",
     "ll",
     "decrypt-env",
+    "file",
 ];
 
 /// clap prints help and version itself (exit 0); `psc` alone prints the

@@ -204,7 +204,9 @@ impl Yaml11 {
             Self::OtherInt => {
                 "an integer written another way (octal, hex, binary, a sign, '_' or ':'), which psyml would store in decimal"
             }
-            Self::Float => "a floating-point number (psyml would store Python's float, trailing zeros dropped)",
+            Self::Float => {
+                "a floating-point number (psyml would store Python's float, trailing zeros dropped)"
+            }
             Self::Timestamp => "a date",
             Self::Special => "a YAML merge or value key",
         }

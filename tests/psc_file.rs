@@ -1132,3 +1132,26 @@ fn key_alias_and_region_come_from_psyml_variables_or_flags() {
         "psc: the psyml key does not exist in eu-west-1 (set PSYML_KEY_ALIAS and PSYML_KEY_REGION, or --key-alias and --key-region): alias/psyml\n"
     );
 }
+
+#[test]
+fn help_has_examples_everywhere() {
+    let tripwire = support::Tripwire::new();
+    for command in [
+        "", "encrypt", "decrypt", "refresh", "save", "nuke", "export", "diff", "sync",
+    ] {
+        let mut psc = cmd("psc", &tripwire.endpoint());
+        psc.arg("file");
+        if !command.is_empty() {
+            psc.arg(command);
+        }
+        let out = run(psc.arg("--help"));
+        out.assert_code(0);
+        assert!(out.stdout().contains("\nExamples:\n"), "{command}\n{out}");
+    }
+    // `psc file` alone is a usage error; so is an unknown command.
+    let out = run(cmd("psc", &tripwire.endpoint()).arg("file"));
+    out.assert_code(2);
+    let out = run(cmd("psc", &tripwire.endpoint()).args(["file", "push", "f.yml"]));
+    out.assert_code(2).assert_one_line_error("psc");
+    tripwire.assert_untouched();
+}

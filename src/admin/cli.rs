@@ -169,25 +169,14 @@ pub enum Command {
     /// encrypted with KMS so that the file can live in git.
     ///
     /// The format is psyml's (PyPI `psyml`), read and written exactly, so a
-    /// psyml user switches by changing the command name:
-    ///
-    ///   path: /apps/superman/
-    ///   region: us-east-1
-    ///   kmskey: alias/superman
-    ///   tags: {team: billing}
-    ///   parameters:
-    ///   - name: api_token
-    ///     description: The token
-    ///     value: 5a5468-786448467a59-326436
-    ///     type: SecureString
-    ///
-    /// The parameter is `path` + `name`. The case of `type` is the
+    /// psyml user switches by changing the command name (an example file
+    /// is below). The parameter is `path` + `name`. The case of `type` is the
     /// encryption state: `SecureString` holds plaintext, `securestring` the
     /// base64 of a KMS ciphertext made under the psyml key (`--key-alias`,
     /// `PSYML_KEY_ALIAS`, default alias/psyml, in `--key-region`,
     /// `PSYML_KEY_REGION`, default ap-southeast-2) with the encryption
-    /// context {"Client": "psyml", "Name": <name>}. Beyond psyml: `type:
-    /// StringList` with a YAML list value. Refused, naming the parameter:
+    /// context `{"Client": "psyml", "Name": NAME}` (the name as written).
+    /// Beyond psyml: `type: StringList` with a YAML list value. Refused, naming the parameter:
     /// plain values that YAML 1.1 reads as something else than the text
     /// (yes, null, 0755, 1.10, dates) and mappings; quote them. A whole
     /// number like 2 means "2".
@@ -195,7 +184,25 @@ pub enum Command {
     /// Every file is checked whole before the first call: a bad file is
     /// exit 2 and costs nothing. Values are never logged; `diff` never
     /// prints one.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "A file:
+  path: /apps/superman/
+  region: us-east-1
+  kmskey: alias/superman
+  tags: {team: billing}
+  parameters:
+  - name: api_token
+    description: The token
+    value: 5a5468-786448467a59-326436
+    type: SecureString
+
+Examples:
+  psc file encrypt --in-place superman.yml
+  psc file diff superman.yml
+  psc file sync --delete superman.yml
+  eval \"$(psc file export superman.yml)\""
+    )]
     File(FileCommand),
 }
 

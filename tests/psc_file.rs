@@ -1007,6 +1007,21 @@ fn bad_files_are_refused_by_every_command_with_no_call() {
         }
     }
     assert_eq!(recorded(&moto).len(), 0);
+    // Nothing half saved: the 9th parameter is bad, so none is stored.
+    let ninth_bad = big_file(
+        "/apps/bad",
+        8,
+        "- name: ninth\n  description: d\n  type: String\n  value: on\n",
+        "",
+    );
+    let path = write(dir.path(), "ninth.yml", &ninth_bad);
+    let out = run(psc(&moto).args(["file", "save"]).arg(&path));
+    out.assert_code(2).assert_one_line_error("psc");
+    assert!(
+        out.stderr().contains("parameter ninth (line 40): "),
+        "{out}"
+    );
+    assert_eq!(recorded(&moto).len(), 0);
     // The file's region is the region: a different --region is refused.
     let path = write(dir.path(), "good.yml", &plain("/apps/bad"));
     let out = run(psc(&moto)

@@ -308,6 +308,17 @@ pub fn parse(source: &str) -> Result<File, FormatError> {
         "{}/",
         text(path_node, "path", None, false)?.trim_end_matches('/')
     );
+    // Checked on its own too: a file with no parameter is still listed
+    // under it by diff and sync.
+    match name::check_selection(&path) {
+        Ok(name::Selection::Path(_)) => {}
+        Ok(name::Selection::Prefix(_)) => {
+            return error(None, path_node.line(), "path must start with '/'");
+        }
+        Err(rule) => {
+            return error(None, path_node.line(), format!("invalid path ({rule})"));
+        }
+    }
     let region_node = required("region")?;
     let region = text(region_node, "region", None, false)?.to_string();
     if region.is_empty()
@@ -781,6 +792,21 @@ parameters:
             (
                 base.replace("region: us-east-1", "region: 5"),
                 "region is a plain scalar",
+            ),
+            (
+                base.replace("path: /p", "path: p"),
+                "line 1: invalid path (a path must start with '/')",
+            ),
+            (
+                base.replace("path: /p", "path: /a b").replace(
+                    "- name: a\n  description: d\n  type: String\n  value: v\n",
+                    "",
+                ),
+                "line 1: invalid path",
+            ),
+            (
+                base.replace("path: /p", "path: /ssm/x"),
+                "line 1: invalid path (begins with 'aws' or 'ssm'",
             ),
             (
                 base.replace("region: us-east-1", "region: us east"),

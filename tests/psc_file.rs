@@ -1185,3 +1185,21 @@ fn help_has_examples_everywhere() {
     out.assert_code(2).assert_one_line_error("psc");
     tripwire.assert_untouched();
 }
+
+#[test]
+fn diff_exits_2_on_trouble_as_diff_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "f.yml", &plain("/apps/trouble"));
+    // Nothing listens there: the connection is refused at once.
+    let endpoint = format!("http://127.0.0.1:{}", support::free_port());
+    let out = run(cmd("psc", &endpoint)
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .args(["file", "diff"])
+        .arg(&file));
+    out.assert_code(2).assert_one_line_error("psc");
+    assert_eq!(
+        out.stderr(),
+        "psc: cannot reach Parameter Store for ssm:GetParametersByPath (connection failed): /apps/trouble\n"
+    );
+    assert_eq!(out.stdout(), "");
+}

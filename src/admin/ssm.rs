@@ -173,7 +173,9 @@ fn put_failure(error: SdkError<PutParameterError, HttpResponse>, names: &[String
         Some(PutParameterError::HierarchyTypeMismatchException(_)) => {
             "Parameter Store refused to change this parameter's type (HierarchyTypeMismatchException)"
         }
-        Some(PutParameterError::InvalidKeyId(_)) => "the KMS key (--key-id) is not usable",
+        Some(PutParameterError::InvalidKeyId(_)) => {
+            "the KMS key (--key-id, or a psc file's kmskey) is not usable"
+        }
         Some(PutParameterError::TooManyUpdates(_)) => {
             "too many updates to this parameter at once; try again"
         }

@@ -433,11 +433,18 @@ fn render(changes: &[(String, Change)]) -> String {
 fn diff_command(args: &FileArgs, region: Option<&str>) -> Result<(), Failure> {
     let file = load(args, region)?;
     let runtime = crate::runtime()?;
-    let (changes, _) = runtime.block_on(async {
-        let values = plaintexts(&file, &args.key.key_region).await?;
-        let (client, _) = ssm::client(Some(&file.region)).await?;
-        compare(&file, &values, &client).await
-    })?;
+    let (changes, _) = runtime
+        .block_on(async {
+            let values = plaintexts(&file, &args.key.key_region).await?;
+            let (client, _) = ssm::client(Some(&file.region)).await?;
+            compare(&file, &values, &client).await
+        })
+        // As diff(1): 1 means "different", so trouble is 2 (the exit
+        // code of `Usage`), whatever failed.
+        .map_err(|failure| match failure {
+            Failure::Failed(message) => Failure::Usage(message),
+            usage @ Failure::Usage(_) => usage,
+        })?;
     write_stdout(render(&changes).as_bytes())?;
     if changes.is_empty() {
         Ok(())

@@ -1203,3 +1203,65 @@ fn diff_exits_2_on_trouble_as_diff_does() {
     );
     assert_eq!(out.stdout(), "");
 }
+
+/// KMS failures moto cannot produce, from the fault endpoint (routed with
+/// `AWS_ENDPOINT_URL_KMS`): one line naming the parameter, never a value.
+#[test]
+fn kms_errors_are_one_line_naming_the_parameter() {
+    use support::fault::{Action, FakeSsm, aws_error};
+    let kms_endpoint = FakeSsm::start(|call| match call.target.as_str() {
+        "TrentService.DescribeKey" => Action::Respond {
+            status: 200,
+            body: json!({"KeyMetadata": {
+                "KeyId": "k",
+                "Arn": "arn:aws:kms:ap-southeast-2:123456789012:key/k"
+            }})
+            .to_string(),
+        },
+        "TrentService.Encrypt" => aws_error(400, "DisabledException", "key is disabled"),
+        _ => aws_error(
+            400,
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: kms:Decrypt",
+        ),
+    });
+    let nowhere = support::Tripwire::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "plain.yml", &plain("/apps/kmsfault"));
+    let sealed = write(
+        dir.path(),
+        "sealed.yml",
+        &plain("/apps/kmsfault").replace(
+            "type: SecureString\n    value: 5a5468-786448467a59-326436",
+            "type: securestring\n    value: AQIDBA==",
+        ),
+    );
+    let psc = || {
+        let mut command = cmd("psc", &nowhere.endpoint());
+        command
+            .env("AWS_ENDPOINT_URL_KMS", kms_endpoint.endpoint())
+            .env("AWS_MAX_ATTEMPTS", "1");
+        command
+    };
+    let out = run(psc().args(["file", "encrypt"]).arg(&file));
+    out.assert_code(1).assert_one_line_error("psc");
+    assert_eq!(
+        out.stderr(),
+        "psc: the psyml key is not usable (DisabledException) for kms:Encrypt: api_token\n"
+    );
+    assert_eq!(out.stdout(), "");
+    let out = run(psc().args(["file", "decrypt"]).arg(&sealed));
+    out.assert_code(1).assert_one_line_error("psc");
+    assert_eq!(
+        out.stderr(),
+        "psc: access denied to kms:Decrypt (User: arn:aws:iam::123456789012:user/dev is not authorized to perform: kms:Decrypt): api_token\n"
+    );
+    assert_eq!(out.stdout(), "");
+    // save decrypts before its first SSM call: nothing reaches Parameter
+    // Store; diff says trouble with 2.
+    let out = run(psc().args(["file", "save"]).arg(&sealed));
+    out.assert_code(1).assert_one_line_error("psc");
+    let out = run(psc().args(["file", "diff"]).arg(&sealed));
+    out.assert_code(2).assert_one_line_error("psc");
+    nowhere.assert_untouched();
+}

@@ -1265,3 +1265,43 @@ fn kms_errors_are_one_line_naming_the_parameter() {
     out.assert_code(2).assert_one_line_error("psc");
     nowhere.assert_untouched();
 }
+
+/// psc writes values that PyYAML reads back exactly: 300 generated values
+/// with quotes, backslashes, line breaks, tabs, leading and trailing
+/// blanks, YAML indicators and non-ASCII, through `psc file decrypt`.
+#[test]
+fn written_values_read_back_the_same_in_pyyaml() {
+    use proptest::strategy::{Strategy as _, ValueTree as _};
+    use proptest::test_runner::TestRunner;
+    let psyml_bin = require!(psyml_program());
+    let mut runner = TestRunner::deterministic();
+    let strategy = "[ -~\n\t'\"\\\\\u{e9}\u{20ac}\u{1f600}]{1,30}|[-?:,#&*!|>%@` '\"]{1,6}|(yes|no|on|null|~|0755|1.10|2024-01-31|0x1f|\\.inf|=|<<|-)";
+    let values: Vec<String> = (0..300)
+        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+        .collect();
+    let mut text = "path: /apps/gen\nregion: us-east-1\nkmskey: k\nparameters:\n".to_owned();
+    for (i, value) in values.iter().enumerate() {
+        text.push_str(&format!(
+            "- name: v{i:03}\n  description: d\n  type: String\n  value: {}\n",
+            serde_json::to_string(value).unwrap()
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "gen.yml", &text);
+    let nowhere = support::Tripwire::new();
+    let written = ok(&run(cmd("psc", &nowhere.endpoint())
+        .args(["file", "decrypt"])
+        .arg(&file)));
+    let read = parameters_of(&pyyaml(&psyml_bin, &written));
+    assert_eq!(read.len(), values.len());
+    for ((name, _, _, got), want) in read.iter().zip(&values) {
+        assert_eq!(got, want, "{name}");
+    }
+    // And psc reads its own output back to the same bytes.
+    let again = write(dir.path(), "again.yml", &written);
+    let rewritten = ok(&run(cmd("psc", &nowhere.endpoint())
+        .args(["file", "decrypt"])
+        .arg(&again)));
+    assert_eq!(rewritten, written);
+    nowhere.assert_untouched();
+}

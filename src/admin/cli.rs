@@ -13,14 +13,15 @@ use crate::cli::OnMissing;
 ///
 /// The companion of psc-exec: it shares its AWS configuration (credentials
 /// chain, AWS_REGION, AWS_ENDPOINT_URL, AWS_MAX_ATTEMPTS), its reference
-/// forms and its error style. Only `get` and `decrypt-env` ever print a
-/// value; `ls` and `ll` never fetch one. Names are checked against Parameter
+/// forms and its error style. Only `get`, `decrypt-env` and `file decrypt`
+/// and `file export` ever print a value; `ls` and `ll` never fetch one. Names are checked against Parameter
 /// Store's rules before any call.
 ///
 /// Exit status: 0 success; 1 failure (AWS error, parameter not found or
 /// already there, value too large or not UTF-8, prompt not confirmed);
-/// 2 usage error (bad option, invalid name, path, tag or reference; nothing
-/// was read or sent). Ctrl-C at a prompt restores the terminal and stops
+/// 2 usage error (bad option, invalid name, path, tag or reference, a
+/// malformed psyml file; nothing was read or sent). `file diff`: 1 when the
+/// file and Parameter Store differ. Ctrl-C at a prompt restores the terminal and stops
 /// psc by the signal (status 130 in the shell).
 #[derive(Debug, Parser)]
 #[command(
@@ -36,7 +37,8 @@ use crate::cli::OnMissing;
   psc ls -r /app/prod
   psc ll /app/prod
   psc delete /app/prod/old_token
-  DB_URL='SECRET /app/prod/db_url' psc decrypt-env"
+  DB_URL='SECRET /app/prod/db_url' psc decrypt-env
+  psc file diff superman.yml"
 )]
 pub struct Cli {
     /// More logging on stderr: -v info, -vv debug, -vvv trace. `PSC_LOG`
@@ -182,6 +184,46 @@ pub enum Command {
   psc import-env --path /app/dev .env
   psc import-env --path /app/prod --key-id alias/app-prod --dry-run prod.env")]
     ImportEnv(ImportEnvArgs),
+
+    /// A service's parameters as one YAML file (psyml's format), secrets
+    /// encrypted with KMS so that the file can live in git.
+    ///
+    /// The format is psyml's (PyPI `psyml`), read and written exactly, so a
+    /// psyml user switches by changing the command name (an example file
+    /// is below). The parameter is `path` + `name`. The case of `type` is the
+    /// encryption state: `SecureString` holds plaintext, `securestring` the
+    /// base64 of a KMS ciphertext made under the psyml key (`--key-alias`,
+    /// `PSYML_KEY_ALIAS`, default alias/psyml, in `--key-region`,
+    /// `PSYML_KEY_REGION`, default ap-southeast-2) with the encryption
+    /// context `{"Client": "psyml", "Name": NAME}` (the name as written).
+    /// Beyond psyml: `type: StringList` with a YAML list value. Refused, naming the parameter:
+    /// plain values that YAML 1.1 reads as something else than the text
+    /// (yes, null, 0755, 1.10, dates) and mappings; quote them. A whole
+    /// number like 2 means "2".
+    ///
+    /// Every file is checked whole before the first call: a bad file is
+    /// exit 2 and costs nothing. Values are never logged; `diff` never
+    /// prints one.
+    #[command(
+        subcommand,
+        after_help = "A file:
+  path: /apps/superman/
+  region: us-east-1
+  kmskey: alias/superman
+  tags: {team: billing}
+  parameters:
+  - name: api_token
+    description: The token
+    value: 5a5468-786448467a59-326436
+    type: SecureString
+
+Examples:
+  psc file encrypt --in-place superman.yml
+  psc file diff superman.yml
+  psc file sync --delete superman.yml
+  eval \"$(psc file export superman.yml)\""
+    )]
+    File(FileCommand),
 }
 
 /// `psc import-env`.
@@ -204,6 +246,132 @@ pub struct ImportEnvArgs {
 
     /// Check the file and print the names that would be written; write
     /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The `psc file` commands.
+#[derive(Debug, Subcommand)]
+pub enum FileCommand {
+    /// Encrypt every SecureString value: types become lower case and
+    /// `encrypted_with` records the key. Values already `securestring` are
+    /// kept byte for byte (no call). Prints the file, or rewrites it with
+    /// --in-place.
+    #[command(after_help = "Examples:
+  psc file encrypt --in-place superman.yml
+  PSYML_KEY_ALIAS=alias/team17 psc file encrypt superman.yml > superman.enc.yml")]
+    Encrypt(RewriteArgs),
+
+    /// Print the file with every value decrypted (no `encrypted_with`). A
+    /// file without ciphertexts costs no KMS call.
+    #[command(after_help = "Examples:
+  psc file decrypt superman.yml
+  psc file decrypt --in-place superman.yml        (then edit, then encrypt)")]
+    Decrypt(RewriteArgs),
+
+    /// Re-encrypt every secret under the key the alias points at now.
+    /// When that is the key recorded in `encrypted_with`: exit 1, nothing
+    /// to do.
+    #[command(after_help = "Examples:
+  psc file refresh --in-place superman.yml")]
+    Refresh(RewriteArgs),
+
+    /// Put every parameter (overwriting), with Parameter Store's type,
+    /// `kmskey` as the KMS key of SecureStrings, the description and the
+    /// tags (added, never removed: `sync` removes). Prints each name and
+    /// its new version.
+    #[command(after_help = "Examples:
+  psc file save superman.yml")]
+    Save(FileArgs),
+
+    /// Delete the file's parameters, and only those. Names that did not
+    /// exist are reported on stderr (exit 1); the others are still deleted.
+    #[command(after_help = "Examples:
+  psc file nuke superman.yml")]
+    Nuke(FileArgs),
+
+    /// Print `export NAME='value'` lines (psyml's names: `/` and `-` become
+    /// `_`, then upper case), restored exactly by bash, dash and zsh.
+    #[command(after_help = "Examples:
+  eval \"$(psc file export superman.yml)\"")]
+    Export(FileArgs),
+
+    /// Compare the file with Parameter Store under `path` (every level,
+    /// every page): `+ name` only in the file, `- name` only in the store,
+    /// `~ name (value, type, description, tags, key)` different. Sorted,
+    /// never a value. Exit 0 when equal, 1 when different, 2 on error.
+    #[command(after_help = "Examples:
+  psc file diff superman.yml
+  psc file diff superman.yml >/dev/null || echo 'out of date'")]
+    Diff(FileArgs),
+
+    /// Make Parameter Store equal to the file: put what `diff` shows as
+    /// `+` and `~` (values, types, descriptions, keys; tags added and
+    /// removed), delete `-` only with --delete. Prints what it changed, in
+    /// `diff`'s form; afterwards `diff` is empty.
+    #[command(after_help = "Examples:
+  psc file sync --dry-run superman.yml
+  psc file sync --delete superman.yml")]
+    Sync(SyncArgs),
+}
+
+/// The file and the psyml key, for every `psc file` command.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// The psyml file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub key: KeyOptions,
+}
+
+/// Where the psyml key is, as psyml reads it.
+#[derive(Debug, Args)]
+pub struct KeyOptions {
+    /// The psyml key's alias.
+    #[arg(
+        long,
+        env = "PSYML_KEY_ALIAS",
+        default_value = "alias/psyml",
+        value_name = "ALIAS"
+    )]
+    pub key_alias: String,
+
+    /// The psyml key's region.
+    #[arg(
+        long,
+        env = "PSYML_KEY_REGION",
+        default_value = "ap-southeast-2",
+        value_name = "REGION"
+    )]
+    pub key_region: String,
+}
+
+/// `encrypt`, `decrypt` and `refresh`.
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Rewrite FILE (atomically: a new file beside it, renamed over it)
+    /// instead of printing.
+    #[arg(short, long)]
+    pub in_place: bool,
+}
+
+/// `sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+
+    /// Also delete the parameters under `path` that the file does not
+    /// list.
+    #[arg(long)]
+    pub delete: bool,
+
+    /// Change nothing: print the differences.
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -13,12 +13,14 @@
 //! than psc-exec's 125.
 //!
 //! Secret hygiene: values live in `SecretValue` or `Zeroizing` buffers; only
-//! `get` and `decrypt-env` write one, to stdout. The SDK's orchestrator
+//! `get`, `decrypt-env`, `file decrypt` and `file export` write one, to
+//! stdout (or, with `file decrypt --in-place`, to the file named). The SDK's orchestrator
 //! prints whole requests at trace level, and PutParameter's body holds the
 //! value, so [`crate::init_logging`] drops those events whatever `PSC_LOG` says.
 
 pub mod cli;
 mod dotenv;
+pub mod file;
 pub mod name;
 mod prompt;
 pub mod quote;
@@ -128,6 +130,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let _ = std::io::stdout().write_all(STOP_SOURCING_SHELL.as_bytes());
         }),
         Command::ImportEnv(args) => import_env(&args, region),
+        Command::File(command) => file::run(command, region),
     }
 }
 

@@ -173,7 +173,9 @@ fn put_failure(error: SdkError<PutParameterError, HttpResponse>, names: &[String
         Some(PutParameterError::HierarchyTypeMismatchException(_)) => {
             "Parameter Store refused to change this parameter's type (HierarchyTypeMismatchException)"
         }
-        Some(PutParameterError::InvalidKeyId(_)) => "the KMS key (--key-id) is not usable",
+        Some(PutParameterError::InvalidKeyId(_)) => {
+            "the KMS key (--key-id, or a psc file's kmskey) is not usable"
+        }
         Some(PutParameterError::TooManyUpdates(_)) => {
             "too many updates to this parameter at once; try again"
         }
@@ -344,4 +346,104 @@ where
         ),
     };
     Failure::Failed(text)
+}
+
+/// A parameter read with its value, by `get_by_path`.
+#[derive(Debug)]
+pub struct Stored {
+    /// The name.
+    pub name: String,
+    /// Its type, as Parameter Store spells it.
+    pub kind: String,
+    /// Its value (decrypted; a StringList comma-joined).
+    pub value: SecretValue,
+}
+
+/// Every parameter below `path` (every level), with its decrypted value,
+/// following NextToken to the last page (a page may be short, even empty,
+/// and still have a next one). `path` is `/` or has no trailing `/`.
+///
+/// # Errors
+/// A failed call.
+pub async fn get_by_path(client: &Client, path: &str) -> Result<Vec<Stored>, Failure> {
+    let subject = [path.to_owned()];
+    let mut pages = client
+        .get_parameters_by_path()
+        .path(path)
+        .recursive(true)
+        .with_decryption(true)
+        .max_results(10)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    let mut calls = 0_usize;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| failure("GetParametersByPath", &subject, e, true))?;
+        calls += 1;
+        for parameter in page.parameters.unwrap_or_default() {
+            out.push(Stored {
+                name: parameter.name.unwrap_or_default(),
+                kind: parameter
+                    .r#type
+                    .as_ref()
+                    .map_or("", ParameterType::as_str)
+                    .to_owned(),
+                value: SecretValue::new(parameter.value.unwrap_or_default()),
+            });
+        }
+    }
+    tracing::debug!(calls, parameters = out.len(), "GetParametersByPath");
+    Ok(out)
+}
+
+/// A parameter's tags, as key and value pairs.
+///
+/// # Errors
+/// A failed call.
+pub async fn list_tags(client: &Client, name: &str) -> Result<Vec<(String, String)>, Failure> {
+    let output = client
+        .list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .send()
+        .await
+        .map_err(|e| failure("ListTagsForResource", &[name.to_owned()], e, true))?;
+    Ok(output
+        .tag_list
+        .unwrap_or_default()
+        .into_iter()
+        .map(|tag| (tag.key, tag.value))
+        .collect())
+}
+
+/// Add (or update) tags on a parameter.
+///
+/// # Errors
+/// A failed call.
+pub async fn add_tags(client: &Client, name: &str, tags: Vec<Tag>) -> Result<(), Failure> {
+    client
+        .add_tags_to_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| failure("AddTagsToResource", &[name.to_owned()], e, true))?;
+    Ok(())
+}
+
+/// Remove tags from a parameter, by key.
+///
+/// # Errors
+/// A failed call.
+pub async fn remove_tags(client: &Client, name: &str, keys: Vec<String>) -> Result<(), Failure> {
+    client
+        .remove_tags_from_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .set_tag_keys(Some(keys))
+        .send()
+        .await
+        .map_err(|e| failure("RemoveTagsFromResource", &[name.to_owned()], e, true))?;
+    Ok(())
 }

@@ -19,13 +19,17 @@ fn main() -> ExitCode {
     match admin::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            psc_exec::error::report("psc", &failure.to_string());
+            // `file diff` reports a difference by its status alone.
+            let message = failure.to_string();
+            if !message.is_empty() {
+                psc_exec::error::report("psc", &message);
+            }
             ExitCode::from(failure.exit_code())
         }
     }
 }
 
-const COMMANDS: [&str; 8] = [
+const COMMANDS: [&str; 9] = [
     "set",
     "set-file",
     "get",
@@ -34,6 +38,7 @@ const COMMANDS: [&str; 8] = [
     "ll",
     "decrypt-env",
     "import-env",
+    "file",
 ];
 
 /// clap prints help and version itself (exit 0); `psc` alone prints the

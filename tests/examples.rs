@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, mpsc};
@@ -645,90 +645,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// moto_server over TLS, with a certificate from a CA of the test's own.
-struct TlsMoto {
-    child: Child,
-    port: u16,
-    ca: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl TlsMoto {
-    fn start(openssl: &Path) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = |name: &str| dir.path().join(name);
-        let ssl = |args: &[&OsStr]| {
-            let out = run(Command::new(openssl).args(args).current_dir(dir.path()));
-            out.assert_code(0);
-        };
-        std::fs::write(
-            path("server.ext"),
-            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        for args in [
-            "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=psc-exec-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
-            "req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1",
-            "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext",
-        ] {
-            let args: Vec<&OsStr> = args.split(' ').map(OsStr::new).collect();
-            ssl(&args);
-        }
-        let program = support::moto_program().expect("moto_server");
-        let port = support::free_port();
-        let mut command = Command::new(program);
-        command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .arg("--ssl-cert")
-            .arg(path("server.pem"))
-            .arg("--ssl-key")
-            .arg(path("server.key"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        // SAFETY: prctl is async-signal-safe. The server dies with the
-        // test's thread even if the test is killed before Drop runs.
-        unsafe {
-            command.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
-            });
-        }
-        let mut child = command.spawn().expect("spawn moto_server");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let banner = format!("Running on https://127.0.0.1:{port}");
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains(&banner)
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(PATIENCE)
-            .expect("moto_server (TLS) did not start");
-        Self {
-            child,
-            port,
-            ca: path("ca.pem"),
-            _dir: dir,
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("https://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for TlsMoto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What Dockerfile.scratch says a scratch image needs: psc-exec trusts the
 /// roots in /etc/ssl/certs/ca-certificates.crt and has none of its own.
 /// In a mount namespace, /etc/ssl is replaced by an empty tmpfs: psc-exec
@@ -747,9 +663,10 @@ fn a_scratch_image_needs_only_the_ca_bundle() {
     }
     let aws = require!(aws_cli());
     let unshare = require!(unshare(&["--mount"]));
-    let moto = TlsMoto::start(&openssl);
+    let moto = Moto::start_tls(&openssl);
+    let ca = moto.ca.clone().expect("a TLS server has a CA");
     let out = run(support::aws_command(&aws, &moto.endpoint())
-        .env("AWS_CA_BUNDLE", &moto.ca)
+        .env("AWS_CA_BUNDLE", &ca)
         .args(["ssm", "put-parameter", "--name", "/tls/db_url"])
         .args(["--type", "SecureString", "--overwrite"])
         .args(["--value", "postgres://tls-ok"]));
@@ -775,7 +692,7 @@ fn a_scratch_image_needs_only_the_ca_bundle() {
         script.push_str("exec \"$@\"\n");
         let mut psc_exec = cmd("psc-exec", &moto.endpoint());
         psc_exec
-            .env("TEST_CA", &moto.ca)
+            .env("TEST_CA", &ca)
             .env("PATH", "/usr/bin:/bin")
             .env("DB_URL", "SECRET /tls/db_url")
             .args(["--timeout", "20s", "--max-attempts", "1", "--"])
@@ -1197,26 +1114,13 @@ fn task_role_policy_grants_exactly_what_the_task_references() {
 /// One recorded request: the action (`ssm:PutParameter`) and the
 /// parameter names it names.
 fn recorded_requests(moto: &Moto) -> Vec<(String, Vec<String>)> {
-    let body = support::http(moto.port, "GET", "/moto-api/recorder/download-recording");
-    body.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let v: Value = serde_json::from_str(line).expect("recording line");
-            let target = v["headers"]["X-Amz-Target"].as_str().unwrap_or("");
+    moto.recording()
+        .into_iter()
+        .map(|(target, body)| {
             let action = target
                 .strip_prefix("AmazonSSM.")
                 .map(|a| format!("ssm:{a}"))
                 .unwrap_or_else(|| format!("unexpected:{target}"));
-            let raw = v["body"].as_str().unwrap_or("");
-            let raw = if v["body_encoded"].as_bool() == Some(true) {
-                use base64::Engine as _;
-                base64::engine::general_purpose::STANDARD
-                    .decode(raw)
-                    .unwrap()
-            } else {
-                raw.as_bytes().to_vec()
-            };
-            let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
             let mut names = Vec::new();
             for key in ["Name", "ResourceId"] {
                 if let Some(name) = body[key].as_str() {

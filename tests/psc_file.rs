@@ -10,7 +10,7 @@ use std::process::Command;
 use aws_sdk_ssm::types::ParameterType;
 use base64::Engine as _;
 use serde_json::{Value, json};
-use support::{Moto, REGION, Run, cmd, http, run};
+use support::{Moto, REGION, Run, cmd, run};
 
 /// psyml's default key region and alias (its `settings.py`).
 const KEY_REGION: &str = "ap-southeast-2";
@@ -76,30 +76,11 @@ fn psyml_key(moto: &Moto) -> String {
 
 /// Every request recorded since the last reset: target and JSON body.
 fn recorded(moto: &Moto) -> Vec<(String, Value)> {
-    let body = http(moto.port, "GET", "/moto-api/recorder/download-recording");
-    body.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let v: Value = serde_json::from_str(line).expect("recording line");
-            let target = v["headers"]["X-Amz-Target"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned();
-            let raw = v["body"].as_str().unwrap_or("");
-            let raw = if v["body_encoded"].as_bool() == Some(true) {
-                base64::engine::general_purpose::STANDARD
-                    .decode(raw)
-                    .unwrap_or_default()
-            } else {
-                raw.as_bytes().to_vec()
-            };
-            (target, serde_json::from_slice(&raw).unwrap_or(Value::Null))
-        })
-        .collect()
+    moto.recording()
 }
 
 fn reset_recording(moto: &Moto) {
-    http(moto.port, "POST", "/moto-api/recorder/reset-recording");
+    moto.reset_recording();
 }
 
 fn targets(calls: &[(String, Value)]) -> Vec<&str> {

@@ -30,6 +30,8 @@ pub struct Moto {
     child: Child,
     pub port: u16,
     pub recording: Option<PathBuf>,
+    /// With TLS: the test CA's certificate, which signed the server's.
+    pub ca: Option<PathBuf>,
     _dir: tempfile::TempDir,
     log: Arc<Mutex<String>>,
 }
@@ -117,6 +119,32 @@ macro_rules! require_moto {
     };
 }
 
+/// A CA (`ca.pem`) and a server certificate for 127.0.0.1 signed by it
+/// (`server.pem`, `server.key`), made with `openssl` in `dir`.
+fn make_test_certificates(openssl: &std::path::Path, dir: &std::path::Path) {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("server.ext");
+    for args in [
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=psc-exec-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
+        "req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext",
+    ] {
+        let out = Command::new(openssl)
+            .args(args.split(' '))
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -127,13 +155,23 @@ pub fn free_port() -> u16 {
 impl Moto {
     /// Start a server of this test's own (call counting needs one).
     pub fn start() -> Self {
-        Self::start_with(true)
+        Self::start_with(true, None)
     }
 
-    fn start_with(record: bool) -> Self {
+    /// A server of this test's own over TLS, its certificate (for
+    /// 127.0.0.1) signed by a CA made here with `openssl`: [`Moto::ca`].
+    pub fn start_tls(openssl: &std::path::Path) -> Self {
+        Self::start_with(false, Some(openssl))
+    }
+
+    fn start_with(record: bool, tls: Option<&std::path::Path>) -> Self {
         let program = moto_program().expect("moto_server");
         let dir = tempfile::tempdir().expect("tempdir");
         let recording = record.then(|| dir.path().join("recording.jsonl"));
+        if let Some(openssl) = tls {
+            make_test_certificates(openssl, dir.path());
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -147,6 +185,13 @@ impl Moto {
             if let Some(path) = &recording {
                 command.env("MOTO_RECORDER_FILEPATH", path);
             }
+            if tls.is_some() {
+                command
+                    .arg("--ssl-cert")
+                    .arg(dir.path().join("server.pem"))
+                    .arg("--ssl-key")
+                    .arg(dir.path().join("server.key"));
+            }
             // SAFETY: prctl is async-signal-safe.
             unsafe {
                 command.pre_exec(|| {
@@ -159,7 +204,7 @@ impl Moto {
             let log = Arc::new(Mutex::new(String::new()));
             let (ready_tx, ready_rx) = mpsc::channel();
             let log_writer = Arc::clone(&log);
-            let banner = format!("Running on http://127.0.0.1:{port}");
+            let banner = format!("Running on {scheme}://127.0.0.1:{port}");
             std::thread::spawn(move || {
                 let mut ready = Some(ready_tx);
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -184,6 +229,7 @@ impl Moto {
                     child,
                     port,
                     recording,
+                    ca: tls.map(|_| dir.path().join("ca.pem")),
                     _dir: dir,
                     log,
                 };
@@ -207,7 +253,7 @@ impl Moto {
         SHARED.get_or_init(|| {
             let (tx, rx) = mpsc::channel();
             std::thread::spawn(move || {
-                tx.send(Self::start_with(false)).expect("send");
+                tx.send(Self::start_with(false, None)).expect("send");
                 loop {
                     std::thread::park();
                 }
@@ -217,53 +263,72 @@ impl Moto {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn start_recording(&self) {
         http(self.port, "POST", "/moto-api/recorder/start-recording");
     }
 
-    /// The `X-Amz-Target` of every request recorded since `start_recording`.
-    pub fn recorded_targets(&self) -> Vec<String> {
+    /// Every request recorded (since `start_recording` or the last
+    /// `reset_recording`): its `X-Amz-Target` and its JSON body. The one
+    /// parser of moto's recording.
+    pub fn recording(&self) -> Vec<(String, serde_json::Value)> {
         let body = http(self.port, "GET", "/moto-api/recorder/download-recording");
         body.lines()
             .filter(|l| !l.trim().is_empty())
             .map(|line| {
                 let v: serde_json::Value = serde_json::from_str(line).expect("recording line");
-                v["headers"]["X-Amz-Target"]
+                let target = v["headers"]["X-Amz-Target"]
                     .as_str()
                     .unwrap_or("")
-                    .to_owned()
+                    .to_owned();
+                let raw = v["body"].as_str().unwrap_or("");
+                let raw = if v["body_encoded"].as_bool() == Some(true) {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(raw)
+                        .unwrap_or_default()
+                } else {
+                    raw.as_bytes().to_vec()
+                };
+                (
+                    target,
+                    serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null),
+                )
             })
+            .collect()
+    }
+
+    /// Forget what was recorded so far.
+    pub fn reset_recording(&self) {
+        http(self.port, "POST", "/moto-api/recorder/reset-recording");
+    }
+
+    /// The `X-Amz-Target` of every request recorded.
+    pub fn recorded_targets(&self) -> Vec<String> {
+        self.recording()
+            .into_iter()
+            .map(|(target, _)| target)
             .collect()
     }
 
     /// The `Names` of every GetParameters request recorded, in order.
     pub fn recorded_names(&self) -> Vec<Vec<String>> {
-        let body = http(self.port, "GET", "/moto-api/recorder/download-recording");
-        body.lines()
-            .filter(|l| !l.trim().is_empty())
-            .filter_map(|line| {
-                let v: serde_json::Value = serde_json::from_str(line).ok()?;
-                if v["headers"]["X-Amz-Target"] != "AmazonSSM.GetParameters" {
-                    return None;
-                }
-                let raw = v["body"].as_str()?;
-                let raw = if v["body_encoded"].as_bool() == Some(true) {
-                    use base64::Engine as _;
-                    base64::engine::general_purpose::STANDARD.decode(raw).ok()?
-                } else {
-                    raw.as_bytes().to_vec()
-                };
-                let body: serde_json::Value = serde_json::from_slice(&raw).ok()?;
-                Some(
-                    body["Names"]
-                        .as_array()?
-                        .iter()
-                        .filter_map(|n| n.as_str().map(str::to_owned))
-                        .collect(),
-                )
+        self.recording()
+            .into_iter()
+            .filter(|(target, _)| target == "AmazonSSM.GetParameters")
+            .map(|(_, body)| {
+                body["Names"]
+                    .as_array()
+                    .map(|names| {
+                        names
+                            .iter()
+                            .filter_map(|n| n.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
             })
             .collect()
     }

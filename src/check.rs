@@ -76,6 +76,8 @@ pub struct Row {
     pub status: Status,
     /// The `--path` it comes from, for a path's variable.
     pub path: Option<String>,
+    /// The file it would be written to, for a `SECRET_FILE` variable.
+    pub file: Option<String>,
 }
 
 /// The rows for every reference variable, sorted by variable.
@@ -83,37 +85,75 @@ pub struct Row {
 /// # Errors
 /// A call that failed for a reason other than access (throttling, network,
 /// credentials): the check could not be made.
-pub fn rows(scan: &Scan, fetches: &Fetches) -> Result<Vec<Row>, Error> {
+pub fn rows(scan: &Scan, fetches: &Fetches, dir: &std::path::Path) -> Result<Vec<Row>, Error> {
     let mut rows = Vec::new();
     for var in scan.secrets() {
-        let (kind, version) = match fetches.get(&var.reference) {
-            Some(Fetch::Found(fetched)) => (Some(fetched.kind.clone()), Some(fetched.version)),
-            _ => (None, None),
-        };
-        let status = match values::value_for(var, fetches) {
-            Ok(_) => Status::Ok,
-            Err(VarFailure::Unresolved(Unresolved::NotFound)) => Status::Missing,
-            Err(VarFailure::Unresolved(Unresolved::ContainsNul)) => Status::BadValue,
-            Err(VarFailure::Unresolved(reason)) => Status::BadKey(reason),
-            Err(VarFailure::Call(error)) => match &*error {
-                Error::Aws {
-                    failure: AwsFailure::AccessDenied | AwsFailure::Kms,
-                    ..
-                } => Status::Denied,
-                other => return Err(Error::Other(other.to_string())),
-            },
-        };
-        rows.push(Row {
-            variable: var.name.clone(),
-            reference: var.reference.as_str().to_owned(),
-            kind,
-            version,
-            status,
-            path: None,
-        });
+        let mut row = row_for(
+            &var.name,
+            &var.reference,
+            fetches,
+            values::value_for(var, fetches),
+        )?;
+        if var.file {
+            row.file = Some(dir.join(&var.name).display().to_string());
+        }
+        rows.push(row);
+    }
+    // A template: one row per placeholder, `DB_URL{1}`, `DB_URL{2}`, ...
+    for var in scan.templates() {
+        for (i, reference) in var.template.references().enumerate() {
+            let value = match fetches.get(reference) {
+                None | Some(Fetch::Missing) => Err(VarFailure::Unresolved(Unresolved::NotFound)),
+                Some(Fetch::Failed(error)) => Err(VarFailure::Call(std::sync::Arc::clone(error))),
+                Some(Fetch::Found(fetched)) => {
+                    values::value_of(fetched, reference).map_err(VarFailure::Unresolved)
+                }
+            };
+            rows.push(row_for(
+                &format!("{}{{{}}}", var.name, i + 1),
+                reference,
+                fetches,
+                value,
+            )?);
+        }
     }
     rows.sort_by(|a, b| a.variable.cmp(&b.variable));
     Ok(rows)
+}
+
+fn row_for(
+    variable: &str,
+    reference: &crate::reference::Reference,
+    fetches: &Fetches,
+    value: Result<crate::secret::SecretValue, VarFailure>,
+) -> Result<Row, Error> {
+    let (kind, version) = match fetches.get(reference) {
+        Some(Fetch::Found(fetched)) => (Some(fetched.kind.clone()), Some(fetched.version)),
+        _ => (None, None),
+    };
+    let status = match value {
+        Ok(value) if value.expose().contains('\0') => Status::BadValue,
+        Ok(_) => Status::Ok,
+        Err(VarFailure::Unresolved(Unresolved::NotFound)) => Status::Missing,
+        Err(VarFailure::Unresolved(Unresolved::ContainsNul)) => Status::BadValue,
+        Err(VarFailure::Unresolved(reason)) => Status::BadKey(reason),
+        Err(VarFailure::Call(error)) => match &*error {
+            Error::Aws {
+                failure: AwsFailure::AccessDenied | AwsFailure::Kms,
+                ..
+            } => Status::Denied,
+            other => return Err(Error::Other(other.to_string())),
+        },
+    };
+    Ok(Row {
+        variable: variable.to_owned(),
+        reference: reference.as_str().to_owned(),
+        kind,
+        version,
+        status,
+        path: None,
+        file: None,
+    })
 }
 
 /// The rows of the paths, after the references': every variable a path
@@ -137,6 +177,7 @@ pub fn path_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> 
                 Status::Ok
             },
             path: Some(var.path.clone()),
+            file: None,
         })
         .collect();
     let empty_row = |path: &str, status| Row {
@@ -146,6 +187,7 @@ pub fn path_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> 
         version: None,
         status,
         path: Some(path.to_owned()),
+        file: None,
     };
     rows.extend(
         vars.empty
@@ -175,6 +217,9 @@ pub fn table(rows: &[Row]) -> String {
             let mut details: Vec<String> = row.status.detail().into_iter().collect();
             if let Some(path) = &row.path {
                 details.push(format!("from --path {path}"));
+            }
+            if let Some(file) = &row.file {
+                details.push(format!("file {file}"));
             }
             let status = if details.is_empty() {
                 row.status.word().to_owned()
@@ -210,6 +255,7 @@ pub fn json(rows: &[Row]) -> String {
                 "status": row.status.word(),
                 "detail": row.status.detail(),
                 "path": row.path,
+                "file": row.file,
             })
         })
         .collect();
@@ -260,6 +306,7 @@ mod tests {
             version,
             status,
             path: None,
+            file: None,
         }
     }
 

@@ -11,8 +11,9 @@ use std::process::Command;
 
 use crate::cli::OnMissing;
 use crate::error::{Error, OsReason, UnresolvedVar};
+use crate::files::Files;
 use crate::resolve::Fetches;
-use crate::scan::{Scan, SecretVar, Var};
+use crate::scan::{Scan, Var};
 use crate::secret::SecretValue;
 use crate::values::{self, PathVars, VarFailure};
 
@@ -67,6 +68,9 @@ impl ChildEnv {
             .map(|var| match var {
                 Var::Plain(name, value) => entry(name.as_bytes(), value.as_bytes()),
                 Var::Secret(secret) => entry(secret.name.as_bytes(), secret.original.as_bytes()),
+                Var::Template(template) => {
+                    entry(template.name.as_bytes(), template.original.as_bytes())
+                }
                 Var::Bare(raw) => bare(raw),
             })
             .collect();
@@ -83,15 +87,37 @@ impl ChildEnv {
         fetches: &Fetches,
         on_missing: OnMissing,
         paths: PathVars,
+        files: &mut Files,
     ) -> Result<Self, Error> {
-        let mut entries: Vec<Vec<u8>> = resolve_vars(scan, fetches, on_missing)?
+        let resolved = resolve_vars(scan, fetches, on_missing)?;
+        // Every value is in hand: only now are files written (all or none).
+        let contents: Vec<(String, SecretValue)> = resolved
+            .iter()
+            .filter_map(|var| match var {
+                Resolved::File { name, value } => {
+                    Some((name.clone(), SecretValue::new(value.expose().to_owned())))
+                }
+                _ => None,
+            })
+            .collect();
+        let written = files.write_all(&contents)?;
+        drop(contents);
+        let mut entries: Vec<Vec<u8>> = resolved
             .iter()
             .map(|var| match var {
                 Resolved::Plain(name, value) => entry(name.as_bytes(), value.as_bytes()),
                 Resolved::Bare(raw) => bare(raw),
-                Resolved::Kept(secret) => entry(secret.name.as_bytes(), secret.original.as_bytes()),
+                Resolved::Kept(name, original) => entry(name.as_bytes(), original.as_bytes()),
                 Resolved::Secret { name, value } => {
                     entry(name.as_bytes(), value.expose().as_bytes())
+                }
+                Resolved::File { name, .. } => {
+                    let path = written
+                        .iter()
+                        .find(|(var, _)| var == name)
+                        .map(|(_, path)| path.as_os_str().as_bytes())
+                        .unwrap_or_default();
+                    entry(name.as_bytes(), path)
                 }
             })
             .collect();
@@ -103,6 +129,14 @@ impl ChildEnv {
                 .map(|var| entry(var.name.as_bytes(), var.value().expose().as_bytes())),
         );
         Ok(Self { entries })
+    }
+
+    /// `argv` with `${NAME}` replaced from this environment (`--expand-args`).
+    ///
+    /// # Errors
+    /// A name this environment does not have.
+    pub fn expand_args(&self, argv: &[OsString]) -> Result<Vec<OsString>, Error> {
+        crate::files::expand_args(argv, &self.entries)
     }
 
     /// Refuse what `execve` would refuse for its size (E2BIG), so the error
@@ -298,12 +332,19 @@ pub enum Resolved {
     /// An environment entry without `=`, as it was.
     Bare(OsString),
     /// A reference that did not resolve, kept as it was (`--on-missing keep`).
-    Kept(SecretVar),
-    /// A reference and its value.
+    Kept(String, OsString),
+    /// A reference (or template) and its value.
     Secret {
         /// The variable.
         name: String,
         /// Its value.
+        value: SecretValue,
+    },
+    /// A `SECRET_FILE` reference and its value, for a file.
+    File {
+        /// The variable.
+        name: String,
+        /// The file's content.
         value: SecretValue,
     },
 }
@@ -322,7 +363,7 @@ pub fn resolve_vars(
     let mut vars = Vec::with_capacity(scan.vars.len());
     let mut unresolved = Vec::new();
     for var in scan.vars {
-        let secret = match var {
+        let (name, original, file, value) = match var {
             Var::Plain(name, value) => {
                 vars.push(Resolved::Plain(name, value));
                 continue;
@@ -331,22 +372,28 @@ pub fn resolve_vars(
                 vars.push(Resolved::Bare(raw));
                 continue;
             }
-            Var::Secret(secret) => secret,
+            Var::Secret(secret) => {
+                let value = values::value_for(&secret, fetches)
+                    .map_err(|failure| (secret.reference.as_str().to_owned(), failure));
+                (secret.name, secret.original, secret.file, value)
+            }
+            Var::Template(template) => {
+                let value = values::template_value(&template, fetches);
+                (template.name, template.original, false, value)
+            }
         };
-        match values::value_for(&secret, fetches) {
-            Ok(value) => vars.push(Resolved::Secret {
-                name: secret.name,
-                value,
-            }),
-            Err(VarFailure::Call(error)) => return Err(Error::Other(error.to_string())),
-            Err(VarFailure::Unresolved(reason)) => {
+        match value {
+            Ok(value) if file => vars.push(Resolved::File { name, value }),
+            Ok(value) => vars.push(Resolved::Secret { name, value }),
+            Err((_, VarFailure::Call(error))) => return Err(Error::Other(error.to_string())),
+            Err((reference, VarFailure::Unresolved(reason))) => {
                 unresolved.push(UnresolvedVar {
-                    var: secret.name.clone(),
-                    reference: secret.reference.as_str().to_owned(),
+                    var: name.clone(),
+                    reference,
                     reason,
                 });
                 if on_missing == OnMissing::Keep {
-                    vars.push(Resolved::Kept(secret));
+                    vars.push(Resolved::Kept(name, original));
                 }
             }
         }

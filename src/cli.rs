@@ -112,6 +112,34 @@ pub struct Cli {
     #[arg(long, value_enum, default_value = "keep", help_heading = "Paths")]
     pub path_names: crate::paths::PathNames,
 
+    /// Directory for `SECRET_FILE` variables' files (default:
+    /// `$RUNTIME_DIRECTORY`, else `/run/psc-exec`). Created 0700 when
+    /// missing; refused when it is a symlink, another user's, or writable
+    /// by others.
+    #[arg(
+        long,
+        env = "PSC_EXEC_SECRETS_DIR",
+        value_name = "DIR",
+        help_heading = "Files"
+    )]
+    pub secrets_dir: Option<std::path::PathBuf>,
+
+    /// Mode of the files: `0400` (default) or `0440`, nothing wider.
+    #[arg(long, default_value = "0400", value_parser = crate::files::parse_mode, value_name = "MODE", help_heading = "Files")]
+    pub file_mode: u32,
+
+    /// Owner of the files, `UID:GID` (root only), for images whose command
+    /// drops privileges.
+    #[arg(long, value_parser = crate::files::parse_owner, value_name = "UID:GID", help_heading = "Files")]
+    pub file_owner: Option<(u32, u32)>,
+
+    /// Replace `${NAME}` in COMMAND's arguments (never the program) with
+    /// the variable's final value; `$${` is a literal `${`. The values are
+    /// then visible in `/proc/<pid>/cmdline` to every user of the host:
+    /// prefer the environment or files.
+    #[arg(long, help_heading = "Process")]
+    pub expand_args: bool,
+
     /// Run COMMAND as a child and stay as its parent, a correct PID 1 for
     /// containers (like tini): forward every signal to it, reap every
     /// process that exits (orphans included), and exit with its status

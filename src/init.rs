@@ -20,6 +20,7 @@ use nix::unistd::Pid;
 
 use crate::child::{self, ChildEnv};
 use crate::error::Error;
+use crate::files::Files;
 
 /// Signals that are synchronous faults of this process, not messages for
 /// the child: leave them unblocked (as tini does).
@@ -162,6 +163,20 @@ pub fn run(
     env: ChildEnv,
     signal_group: bool,
     guard: SignalGuard,
+    mut files: Files,
+) -> Result<u8, Error> {
+    // The files are removed whatever happens next: the child gone, or
+    // stopped before it started.
+    let result = supervise_child(argv, env, signal_group, &guard);
+    files.remove_all();
+    result
+}
+
+fn supervise_child(
+    argv: &[OsString],
+    env: ChildEnv,
+    signal_group: bool,
+    guard: &SignalGuard,
 ) -> Result<u8, Error> {
     if let Some(signum) = guard.stop_pending() {
         // Stopped while resolving: start nothing.

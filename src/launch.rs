@@ -14,6 +14,7 @@ use crate::check::{self, Format};
 use crate::child::{self, ChildEnv};
 use crate::cli::{Cli, OnMissing};
 use crate::error::{EXIT_FAILURE, Error, report};
+use crate::files::{FileOptions, Files};
 use crate::init::SignalGuard;
 use crate::paths::{self, PathRequest};
 use crate::reference::Reference;
@@ -157,22 +158,58 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
     if cli.check {
         return check(cli, &scan, &paths);
     }
+    let mut files = Files::new(file_options(cli)?, false);
     // Before the runtime exists: its threads inherit the blocked mask.
     let guard = cli.init.then(SignalGuard::block).transpose()?;
-    let env = if remote {
-        let fetches = fetch_scan(cli, &scan, &paths, false, guard.as_ref())?;
-        let path_vars = path_vars(cli, &scan, &fetches)?;
-        ChildEnv::build(scan, &fetches, cli.on_missing, path_vars)?
-    } else {
-        // Local development: no references, no AWS configuration, no network.
-        tracing::debug!("no references");
-        ChildEnv::unchanged(scan)
+    let prepared = (|| {
+        let env = if remote {
+            let fetches = fetch_scan(cli, &scan, &paths, false, guard.as_ref())?;
+            let path_vars = path_vars(cli, &scan, &fetches)?;
+            ChildEnv::build(scan, &fetches, cli.on_missing, path_vars, &mut files)?
+        } else {
+            // Local development: no references, no AWS configuration, no network.
+            tracing::debug!("no references");
+            ChildEnv::unchanged(scan)
+        };
+        let argv = if cli.expand_args {
+            child::warn(
+                "--expand-args: the values in the arguments are visible to every user of the host (/proc/<pid>/cmdline)",
+            );
+            env.expand_args(&cli.command)?
+        } else {
+            cli.command.clone()
+        };
+        env.check_size(&argv)?;
+        Ok((env, argv))
+    })();
+    let (env, argv) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            // Nothing starts: nothing written stays behind.
+            files.remove_all();
+            return Err(error);
+        }
     };
-    env.check_size(&cli.command)?;
     match guard {
-        Some(guard) => crate::init::run(&cli.command, env, cli.signal_group, guard),
-        None => Err(child::exec(&cli.command, env)),
+        Some(guard) => crate::init::run(&argv, env, cli.signal_group, guard, files),
+        None => {
+            let error = child::exec(&argv, env);
+            files.remove_all();
+            Err(error)
+        }
     }
+}
+
+/// `--secrets-dir`, `--file-mode` and `--file-owner`, checked.
+fn file_options(cli: &Cli) -> Result<FileOptions, Error> {
+    if cli.file_owner.is_some() && crate::files::euid() != 0 {
+        return Err(Error::Usage("--file-owner needs root".into()));
+    }
+    Ok(FileOptions {
+        dir: FileOptions::directory(cli.secrets_dir.as_deref()),
+        mode: cli.file_mode,
+        owner: cli.file_owner,
+    })
 }
 
 fn fetch_scan(
@@ -182,10 +219,10 @@ fn fetch_scan(
     keep_going: bool,
     guard: Option<&SignalGuard>,
 ) -> Result<Fetches, Error> {
-    let references: Vec<Reference> = scan.secrets().map(|s| s.reference.clone()).collect();
+    let references: Vec<Reference> = scan.references().cloned().collect();
     tracing::info!(
-        variables = references.len(),
-        names = ?scan.secrets().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        references = references.len(),
+        names = ?scan.secret_names().collect::<Vec<_>>(),
         paths = ?paths.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
         "resolving"
     );
@@ -206,6 +243,7 @@ fn path_vars(cli: &Cli, scan: &Scan, fetches: &Fetches) -> Result<PathVars, Erro
         .filter_map(|var| match var {
             Var::Plain(name, _) => name.to_str(),
             Var::Secret(secret) => Some(secret.name.as_str()),
+            Var::Template(template) => Some(template.name.as_str()),
             Var::Bare(_) => None,
         })
         .collect();
@@ -236,14 +274,28 @@ fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
         Fetches::default()
     };
     let path_vars = path_vars(cli, scan, &fetches)?;
-    let mut rows = check::rows(scan, &fetches)?;
+    let dir = FileOptions::directory(cli.secrets_dir.as_deref());
+    if scan.secrets().any(|s| s.file) && !crate::files::on_tmpfs(&dir) {
+        child::warn(&format!(
+            "{} is not on a tmpfs: the secret files would reach a disk (and stay there without --init)",
+            dir.display()
+        ));
+    }
+    let mut rows = check::rows(scan, &fetches, &dir)?;
     rows.extend(check::path_rows(&fetches, &path_vars)?);
     // What the launch would refuse after resolving: an environment too
     // large for execve.
     let too_large = if check::failure_summary(&rows).is_none() {
-        ChildEnv::build(scan.clone(), &fetches, cli.on_missing, path_vars)
-            .and_then(|env| env.check_size(&cli.command))
-            .err()
+        let mut files = Files::new(file_options(cli)?, true);
+        ChildEnv::build(
+            scan.clone(),
+            &fetches,
+            cli.on_missing,
+            path_vars,
+            &mut files,
+        )
+        .and_then(|env| env.check_size(&cli.command))
+        .err()
     } else {
         None
     };

@@ -37,6 +37,7 @@ mod check;
 mod child;
 pub mod cli;
 pub mod error;
+mod files;
 mod init;
 pub mod launch;
 mod paths;
@@ -45,6 +46,7 @@ mod reference;
 mod resolve;
 mod scan;
 mod secret;
+mod template;
 mod values;
 
 pub use error::Error;

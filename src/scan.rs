@@ -12,14 +12,20 @@ use crate::reference::{Reference, ReferenceError};
 
 /// The marker that makes a value a reference.
 pub const MARKER: &[u8] = b"SECRET ";
+/// The marker of a reference delivered as a file (`VAR=<dir>/<VAR>`).
+pub const FILE_MARKER: &[u8] = b"SECRET_FILE ";
+/// The marker of a value composed of text and references.
+pub const TEMPLATE_MARKER: &[u8] = b"SECRET_TEMPLATE ";
 
 /// One variable of the environment, in its original position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Var {
     /// Passed to the child as it was.
     Plain(OsString, OsString),
-    /// A `SECRET <reference>` variable.
+    /// A `SECRET <reference>` (or `SECRET_FILE <reference>`) variable.
     Secret(SecretVar),
+    /// A `SECRET_TEMPLATE <text>` variable.
+    Template(TemplateVar),
     /// An entry without `=`: not a variable, but the child gets it as it
     /// was, as env(1) passes it.
     Bare(OsString),
@@ -34,6 +40,19 @@ pub struct SecretVar {
     pub original: OsString,
     /// The parsed reference.
     pub reference: Reference,
+    /// `SECRET_FILE`: the child gets a file's path, the file the value.
+    pub file: bool,
+}
+
+/// A variable whose value is a template of text and references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateVar {
+    /// The variable's name (ASCII word characters).
+    pub name: String,
+    /// The value as it was, for `--on-missing keep`.
+    pub original: OsString,
+    /// The parsed template.
+    pub template: crate::template::Template,
 }
 
 /// A variable whose value looks like a reference but is not a valid one.
@@ -66,18 +85,43 @@ pub struct NearMiss {
 }
 
 impl Scan {
-    /// The reference variables, in order.
+    /// The reference variables (`SECRET`, `SECRET_FILE`), in order.
     pub fn secrets(&self) -> impl Iterator<Item = &SecretVar> {
         self.vars.iter().filter_map(|var| match var {
             Var::Secret(secret) => Some(secret),
-            Var::Plain(..) | Var::Bare(_) => None,
+            _ => None,
         })
     }
 
-    /// Whether any variable is a reference.
+    /// The template variables, in order.
+    pub fn templates(&self) -> impl Iterator<Item = &TemplateVar> {
+        self.vars.iter().filter_map(|var| match var {
+            Var::Template(template) => Some(template),
+            _ => None,
+        })
+    }
+
+    /// Every reference to fetch: each reference variable's, then each
+    /// placeholder of each template.
+    pub fn references(&self) -> impl Iterator<Item = &Reference> {
+        self.secrets()
+            .map(|s| &s.reference)
+            .chain(self.templates().flat_map(|t| t.template.references()))
+    }
+
+    /// The names of the variables that need a fetch, in order.
+    pub fn secret_names(&self) -> impl Iterator<Item = &str> {
+        self.vars.iter().filter_map(|var| match var {
+            Var::Secret(secret) => Some(secret.name.as_str()),
+            Var::Template(template) => Some(template.name.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Whether any variable needs a fetch.
     #[must_use]
     pub fn has_secrets(&self) -> bool {
-        self.secrets().next().is_some()
+        self.references().next().is_some()
     }
 }
 
@@ -158,7 +202,7 @@ where
                 continue;
             }
         };
-        let Some(var_name) = reference_name(&name, &value) else {
+        let Some((var_name, marker)) = reference_name(&name, &value) else {
             if let Some(why) = near_miss(&value) {
                 scan.near_misses.push(NearMiss {
                     name: name.to_string_lossy().into_owned(),
@@ -168,16 +212,33 @@ where
             scan.vars.push(Var::Plain(name, value));
             continue;
         };
-        let text = &value.as_bytes()[MARKER.len()..];
-        let parsed = match std::str::from_utf8(text) {
-            Ok(text) => Reference::parse(text),
-            Err(_) => Err(ReferenceError::new("reference is not valid UTF-8")),
+        let Ok(text) = std::str::from_utf8(&value.as_bytes()[marker.len()..]) else {
+            invalid.push(InvalidVar {
+                name: var_name,
+                error: ReferenceError::new("reference is not valid UTF-8"),
+            });
+            continue;
         };
-        match parsed {
+        if marker == TEMPLATE_MARKER {
+            match crate::template::Template::parse(text) {
+                Ok(template) => scan.vars.push(Var::Template(TemplateVar {
+                    name: var_name,
+                    original: value,
+                    template,
+                })),
+                Err(why) => invalid.push(InvalidVar {
+                    name: var_name,
+                    error: ReferenceError::new(format!("template: {why}")),
+                }),
+            }
+            continue;
+        }
+        match Reference::parse(text) {
             Ok(reference) => scan.vars.push(Var::Secret(SecretVar {
                 name: var_name,
                 original: value,
                 reference,
+                file: marker == FILE_MARKER,
             })),
             Err(error) => invalid.push(InvalidVar {
                 name: var_name,
@@ -197,7 +258,10 @@ where
 /// another case, or followed by another blank or a `:`.
 fn near_miss(value: &OsStr) -> Option<&'static str> {
     let bytes = value.as_bytes();
-    if bytes.starts_with(MARKER) {
+    if [MARKER, FILE_MARKER, TEMPLATE_MARKER]
+        .iter()
+        .any(|m| bytes.starts_with(m))
+    {
         return Some("a reference variable's name is letters, digits and _ only");
     }
     // Only the start matters, and it must be text to look like the marker.
@@ -222,20 +286,20 @@ fn near_miss(value: &OsStr) -> Option<&'static str> {
     })
 }
 
-/// The variable's name when it is a reference variable: name `^\w+$` and
-/// value starting with the marker.
-fn reference_name(name: &OsStr, value: &OsStr) -> Option<String> {
+/// The variable's name and marker when it is a reference variable: name
+/// `^\w+$` and value starting with one of the markers.
+fn reference_name(name: &OsStr, value: &OsStr) -> Option<(String, &'static [u8])> {
     let bytes = name.as_bytes();
     let word = !bytes.is_empty()
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    if word && value.as_bytes().starts_with(MARKER) {
-        // ASCII, so this cannot fail.
-        name.to_str().map(str::to_owned)
-    } else {
-        None
-    }
+    let marker = [MARKER, FILE_MARKER, TEMPLATE_MARKER]
+        .into_iter()
+        .find(|m| value.as_bytes().starts_with(m))?;
+    // ASCII, so this cannot fail.
+    word.then(|| name.to_str().map(|n| (n.to_owned(), marker)))
+        .flatten()
 }
 
 #[cfg(test)]
@@ -278,7 +342,7 @@ mod tests {
             .iter()
             .filter_map(|v| match v {
                 Var::Plain(k, v) => Some((k.clone(), v.clone())),
-                Var::Secret(_) | Var::Bare(_) => None,
+                Var::Secret(_) | Var::Template(_) | Var::Bare(_) => None,
             })
             .collect();
         let mut expected = input;
@@ -330,6 +394,7 @@ mod tests {
                 Var::Plain(k, v) => format!("{}={}", k.to_string_lossy(), v.to_string_lossy()),
                 Var::Secret(s) => format!("{}->{}", s.name, s.reference.as_str()),
                 Var::Bare(e) => format!("bare {}", e.to_string_lossy()),
+                Var::Template(t) => format!("{}->template", t.name),
             })
             .collect();
         assert_eq!(shapes, ["B=2", "bare JUNK", "A->/a", "=x=y", "B=3"]);
@@ -406,6 +471,11 @@ mod properties {
                                 prop_assert!(is_reference);
                                 prop_assert_eq!(secret.name.as_bytes(), name.as_bytes());
                                 prop_assert_eq!(&secret.original, value);
+                            }
+                            Var::Template(template) => {
+                                prop_assert!(is_reference);
+                                prop_assert_eq!(template.name.as_bytes(), name.as_bytes());
+                                prop_assert_eq!(&template.original, value);
                             }
                         }
                     }

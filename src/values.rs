@@ -35,6 +35,36 @@ pub fn value_for(var: &SecretVar, fetches: &Fetches) -> Result<SecretValue, VarF
     Ok(value)
 }
 
+/// The value of a template: each placeholder's value in place.
+///
+/// # Errors
+/// The first placeholder without a value (its reference as written), and
+/// why.
+pub fn template_value(
+    var: &crate::scan::TemplateVar,
+    fetches: &Fetches,
+) -> Result<SecretValue, (String, VarFailure)> {
+    let value = var.template.render(|reference| {
+        let failed = |failure| (reference.as_str().to_owned(), failure);
+        match fetches.get(reference) {
+            None | Some(Fetch::Missing) => {
+                Err(failed(VarFailure::Unresolved(Unresolved::NotFound)))
+            }
+            Some(Fetch::Failed(error)) => Err(failed(VarFailure::Call(Arc::clone(error)))),
+            Some(Fetch::Found(fetched)) => {
+                value_of(fetched, reference).map_err(|r| failed(VarFailure::Unresolved(r)))
+            }
+        }
+    })?;
+    if value.expose().contains('\0') {
+        return Err((
+            var.name.clone(),
+            VarFailure::Unresolved(Unresolved::ContainsNul),
+        ));
+    }
+    Ok(value)
+}
+
 /// What `reference` takes of a fetched parameter: the whole value, or its
 /// `#key`.
 ///

@@ -556,9 +556,19 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
         tracing::debug!("no references in the environment");
         return Ok(());
     }
-    let unassignable: Vec<&str> = scan
+    let files: Vec<&str> = scan
         .secrets()
+        .filter(|s| s.file)
         .map(|s| s.name.as_str())
+        .collect();
+    if !files.is_empty() {
+        return Err(Failure::Failed(format!(
+            "SECRET_FILE is for psc-exec, which writes the files; decrypt-env prints values: {}",
+            files.join(", ")
+        )));
+    }
+    let unassignable: Vec<&str> = scan
+        .secret_names()
         .filter(|n| !quote::is_shell_name(n))
         .collect();
     if !unassignable.is_empty() {
@@ -567,8 +577,8 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
             unassignable.join(", ")
         )));
     }
-    let secret_names: Vec<String> = scan.secrets().map(|s| s.name.clone()).collect();
-    let references: Vec<Reference> = scan.secrets().map(|s| s.reference.clone()).collect();
+    let secret_names: Vec<String> = scan.secret_names().map(str::to_owned).collect();
+    let references: Vec<Reference> = scan.references().cloned().collect();
     tracing::info!(variables = references.len(), names = ?secret_names, "resolving references");
     let fetches = crate::launch::fetch(
         &references,
@@ -587,10 +597,11 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
                 present.insert(name.as_str());
                 quote::push_export(&mut out, name, value.expose());
             }
-            Resolved::Kept(secret) => {
-                present.insert(secret.name.as_str());
+            Resolved::Kept(name, _) => {
+                present.insert(name.as_str());
             }
-            Resolved::Plain(..) | Resolved::Bare(_) => {}
+            // Refused above: decrypt-env writes no file.
+            Resolved::File { .. } | Resolved::Plain(..) | Resolved::Bare(_) => {}
         }
     }
     for name in &secret_names {

@@ -1,0 +1,317 @@
+//! `SECRET_FILE`: values delivered as files in a private directory, the
+//! child getting each file's path. This module writes values it is handed
+//! (it reads none) and removes what it wrote.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, OsReason};
+use crate::secret::SecretValue;
+
+/// Where and how the files are written.
+#[derive(Debug, Clone)]
+pub struct FileOptions {
+    /// `--secrets-dir`, else `$RUNTIME_DIRECTORY`, else `/run/psc-exec`.
+    pub dir: PathBuf,
+    /// `--file-mode`: 0o400 or 0o440.
+    pub mode: u32,
+    /// `--file-owner` (root only).
+    pub owner: Option<(u32, u32)>,
+}
+
+impl FileOptions {
+    /// The directory: the flag, else `RUNTIME_DIRECTORY` (systemd's, removed
+    /// when the service stops; the first of a colon-separated list), else
+    /// `/run/psc-exec`.
+    #[must_use]
+    pub fn directory(flag: Option<&Path>) -> PathBuf {
+        if let Some(dir) = flag {
+            return dir.to_owned();
+        }
+        match std::env::var_os("RUNTIME_DIRECTORY") {
+            Some(dirs) if !dirs.is_empty() => {
+                let first = dirs
+                    .to_string_lossy()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                PathBuf::from(first)
+            }
+            _ => PathBuf::from("/run/psc-exec"),
+        }
+    }
+}
+
+/// The files of one run: written, and removed on failure or when the
+/// child is gone (`--init`).
+#[derive(Debug)]
+pub struct Files {
+    options: FileOptions,
+    written: Vec<PathBuf>,
+    /// Compute the paths, write nothing (`--check`).
+    dry: bool,
+}
+
+impl Files {
+    /// Files to write under `options`; `dry` only names them.
+    #[must_use]
+    pub fn new(options: FileOptions, dry: bool) -> Self {
+        Self {
+            options,
+            written: Vec::new(),
+            dry,
+        }
+    }
+
+    /// The path the file of `var` gets.
+    #[must_use]
+    pub fn target(&self, var: &str) -> PathBuf {
+        self.options.dir.join(var)
+    }
+
+    /// Write every `(variable, value)`, or none: on any failure the files
+    /// written so far are removed. Returns each variable's path.
+    ///
+    /// # Errors
+    /// An unsafe directory, a file that exists and is not ours, a failed
+    /// write: each names the variable or directory.
+    pub fn write_all(
+        &mut self,
+        values: &[(String, SecretValue)],
+    ) -> Result<Vec<(String, PathBuf)>, Error> {
+        if self.dry {
+            return Ok(values
+                .iter()
+                .map(|(var, _)| (var.clone(), self.target(var)))
+                .collect());
+        }
+        let result = self.write_each(values);
+        if result.is_err() {
+            self.remove_all();
+        }
+        result
+    }
+
+    fn write_each(
+        &mut self,
+        values: &[(String, SecretValue)],
+    ) -> Result<Vec<(String, PathBuf)>, Error> {
+        let dir = self.options.dir.clone();
+        prepare_directory(&dir)?;
+        let mut paths = Vec::with_capacity(values.len());
+        for (var, value) in values {
+            let target = self.target(var);
+            self.check_target(var, &target)?;
+            let temporary = dir.join(format!(".{var}.{}.tmp", std::process::id()));
+            self.written.push(temporary.clone());
+            let fail = |e: std::io::Error| {
+                Error::Other(format!(
+                    "cannot write the file of {var} in {}: {}",
+                    dir.display(),
+                    OsReason(&e)
+                ))
+            };
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(self.options.mode)
+                .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+                .open(&temporary)
+                .map_err(fail)?;
+            file.write_all(value.expose().as_bytes()).map_err(fail)?;
+            if let Some((uid, gid)) = self.options.owner {
+                std::os::unix::fs::fchown(&file, Some(uid), Some(gid)).map_err(fail)?;
+            }
+            file.sync_all().map_err(fail)?;
+            drop(file);
+            std::fs::rename(&temporary, &target).map_err(fail)?;
+            self.written.pop();
+            self.written.push(target.clone());
+            paths.push((var.clone(), target));
+        }
+        if let Ok(dir) = std::fs::File::open(&dir) {
+            let _ = dir.sync_all();
+        }
+        tracing::debug!(files = paths.len(), dir = %dir.display(), "wrote the secret files");
+        Ok(paths)
+    }
+
+    /// A target that exists must be ours from an earlier run: a regular
+    /// file with one link, owned by the user the files are written for.
+    fn check_target(&self, var: &str, target: &Path) -> Result<(), Error> {
+        let Ok(meta) = std::fs::symlink_metadata(target) else {
+            return Ok(());
+        };
+        let owner = self.options.owner.map_or_else(euid, |(uid, _)| uid);
+        if !meta.file_type().is_file() || meta.nlink() != 1 || meta.uid() != owner {
+            return Err(Error::Other(format!(
+                "refusing to replace {} for {var}: it exists and is not a file psc-exec wrote (a symlink, a directory, another user's or a hard link)",
+                target.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Remove every file this run wrote (best effort).
+    pub fn remove_all(&mut self) {
+        for path in self.written.drain(..) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// This process's effective user.
+pub(crate) fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    unsafe { nix::libc::geteuid() }
+}
+
+/// Create the directory 0700 when missing; refuse a symlink, a directory of
+/// another user, or one that others can write to.
+fn prepare_directory(dir: &Path) -> Result<(), Error> {
+    let refuse = |why: &str| Error::Other(format!("secrets directory {}: {why}", dir.display()));
+    match std::fs::symlink_metadata(dir) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| refuse(&format!("cannot create it: {}", OsReason(&e))))?;
+            // The mode given to mkdir is masked by the umask: set it whole.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| refuse(&OsReason(&e).to_string()))?;
+            Ok(())
+        }
+        Err(error) => Err(refuse(&OsReason(&error).to_string())),
+        Ok(meta) if meta.file_type().is_symlink() => Err(refuse("is a symlink")),
+        Ok(meta) if !meta.is_dir() => Err(refuse("is not a directory")),
+        Ok(meta) if meta.uid() != euid() => Err(refuse("belongs to another user")),
+        Ok(meta) if meta.mode() & 0o022 != 0 => {
+            Err(refuse("others can write to it (group- or world-writable)"))
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Whether `dir` (or, when it does not exist yet, its parent) is on a
+/// tmpfs, where the files never reach a disk.
+#[must_use]
+pub fn on_tmpfs(dir: &Path) -> bool {
+    let probe = if dir.exists() {
+        dir
+    } else {
+        dir.parent().unwrap_or(dir)
+    };
+    nix::sys::statfs::statfs(probe)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
+}
+
+/// `UID:GID` for `--file-owner`.
+///
+/// # Errors
+/// Not two numbers.
+pub fn parse_owner(text: &str) -> Result<(u32, u32), String> {
+    let (uid, gid) = text.split_once(':').ok_or("expected UID:GID (numbers)")?;
+    let number = |s: &str| {
+        s.parse::<u32>()
+            .map_err(|_| "expected UID:GID (numbers)".to_owned())
+    };
+    Ok((number(uid)?, number(gid)?))
+}
+
+/// `0400` or `0440` for `--file-mode`.
+///
+/// # Errors
+/// Any other mode: nothing wider is allowed.
+pub fn parse_mode(text: &str) -> Result<u32, String> {
+    match text.trim_start_matches("0o") {
+        "0400" | "400" => Ok(0o400),
+        "0440" | "440" => Ok(0o440),
+        _ => Err("0400 or 0440 (nothing wider)".into()),
+    }
+}
+
+/// The value of `VAR=` in `entries` for `--expand-args`.
+pub(crate) fn lookup<'a>(entries: &'a [Vec<u8>], name: &str) -> Option<&'a [u8]> {
+    entries.iter().rev().find_map(|entry| {
+        let rest = entry.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
+        Some(&rest[..rest.len().saturating_sub(1)])
+    })
+}
+
+/// `${NAME}` in each argument but the first replaced from `entries`; `$${`
+/// is a literal `${`.
+///
+/// # Errors
+/// A name the environment does not have, or a `${` never closed.
+pub(crate) fn expand_args(argv: &[OsString], entries: &[Vec<u8>]) -> Result<Vec<OsString>, Error> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let mut out = Vec::with_capacity(argv.len());
+    for (i, arg) in argv.iter().enumerate() {
+        if i == 0 {
+            out.push(arg.clone());
+            continue;
+        }
+        let bytes = arg.as_bytes();
+        let mut expanded = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        while at < bytes.len() {
+            if bytes[at..].starts_with(b"$${") {
+                expanded.extend_from_slice(b"${");
+                at += 3;
+            } else if bytes[at..].starts_with(b"${") {
+                let Some(end) = bytes[at + 2..].iter().position(|&b| b == b'}') else {
+                    return Err(Error::Usage(format!(
+                        "--expand-args: argument {i} has a '${{' never closed"
+                    )));
+                };
+                let name = String::from_utf8_lossy(&bytes[at + 2..at + 2 + end]).into_owned();
+                let value = lookup(entries, &name).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--expand-args: ${{{name}}} in argument {i}: no such variable"
+                    ))
+                })?;
+                expanded.extend_from_slice(value);
+                at += 2 + end + 1;
+            } else {
+                expanded.push(bytes[at]);
+                at += 1;
+            }
+        }
+        out.push(OsString::from_vec(expanded));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_and_owners() {
+        assert_eq!(parse_mode("0400"), Ok(0o400));
+        assert_eq!(parse_mode("0440"), Ok(0o440));
+        assert!(parse_mode("0644").is_err());
+        assert_eq!(parse_owner("1000:1001"), Ok((1000, 1001)));
+        assert!(parse_owner("app:app").is_err());
+    }
+
+    #[test]
+    fn arguments_expand_exact_names_only() {
+        let entries = vec![b"A=alpha\0".to_vec(), b"B=\0".to_vec()];
+        let argv: Vec<OsString> = ["${A}", "x${A}y", "$${A}", "$A", "${B}|"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let got = expand_args(&argv, &entries).unwrap();
+        assert_eq!(
+            got,
+            ["${A}", "xalphay", "${A}", "$A", "|"].map(OsString::from)
+        );
+        assert!(expand_args(&["c".into(), "${NOPE}".into()], &entries).is_err());
+        assert!(expand_args(&["c".into(), "${A".into()], &entries).is_err());
+    }
+}

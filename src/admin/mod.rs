@@ -137,6 +137,14 @@ fn check_put_options(options: &PutOptions) -> Result<(), Failure> {
 }
 
 fn set(mut args: SetArgs, region: Option<&str>) -> Result<(), Failure> {
+    if !args.extra.is_empty() {
+        let count = args.extra.len();
+        return Err(Failure::Usage(format!(
+            "{count} unexpected argument{} after the value (not shown: they may be part of it); \
+             quote a value that has spaces, or leave it out and type it at the prompt",
+            if count == 1 { "" } else { "s" }
+        )));
+    }
     name::check_name(&args.name).map_err(|e| invalid_name(&args.name, &e))?;
     check_put_options(&args.put)?;
     let tier = args.put.tier;
@@ -448,7 +456,10 @@ fn escape_controls(text: &str) -> String {
 }
 
 fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failure> {
-    let scan = scan::scan(std::env::vars_os()).map_err(Error::InvalidReferences)?;
+    // Invalid references are bad input, found before anything is sent:
+    // exit 2, as `psc get` does for its argument.
+    let scan = scan::scan(std::env::vars_os())
+        .map_err(|invalid| Failure::Usage(Error::InvalidReferences(invalid).to_string()))?;
     if !scan.has_secrets() {
         tracing::debug!("no references in the environment");
         return Ok(());
@@ -459,7 +470,7 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
         .filter(|n| !quote::is_shell_name(n))
         .collect();
     if !unassignable.is_empty() {
-        return Err(Failure::Failed(format!(
+        return Err(Failure::Usage(format!(
             "variables a shell cannot assign (a name must not start with a digit): {}",
             unassignable.join(", ")
         )));

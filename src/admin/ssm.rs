@@ -25,6 +25,12 @@ use crate::secret::SecretValue;
 pub const DELETE_BATCH: usize = 10;
 /// `DescribeParameters` returns at most 50 parameters per page.
 pub const DESCRIBE_PAGE: i32 = 50;
+/// The most `DescribeParameters` pages one listing follows. A region holds
+/// at most 110,000 parameters (10,000 Standard and 100,000 Advanced: the
+/// Systems Manager User Guide, "Managing parameter tiers"), 2,200 full pages of [`DESCRIBE_PAGE`]; pages may come back
+/// part full, so the bound is over twice that. More is an endpoint that
+/// never ends, not a listing.
+pub const MAX_PAGES: usize = 5_000;
 /// The SDK's own default: these calls are interactive, and a quick clear
 /// failure beats a long wait.
 const DEFAULT_ATTEMPTS: u32 = 3;
@@ -261,18 +267,43 @@ pub async fn describe(
     let subject = [match selection {
         Selection::Path(path) | Selection::Prefix(path) => path.clone(),
     }];
-    let mut pages = client
-        .describe_parameters()
-        .set_parameter_filters(filter.map(|f| vec![f]))
-        .max_results(DESCRIBE_PAGE)
-        .into_paginator()
-        .send();
+    // Pages are followed by hand: the SDK's paginator stops without a word
+    // when a token comes back twice in a row (a partial list that looks
+    // whole), and follows new tokens forever.
+    let filters = filter.map(|f| vec![f]);
     let mut parameters = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut token: Option<String> = None;
     let mut calls = 0_usize;
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| failure("DescribeParameters", &subject, e, true))?;
+    loop {
+        if calls == MAX_PAGES {
+            return Err(Failure::Failed(format!(
+                "DescribeParameters gave a next page after {MAX_PAGES} pages; \
+                 stopped rather than list forever: {}",
+                subject[0]
+            )));
+        }
+        let page = client
+            .describe_parameters()
+            .set_parameter_filters(filters.clone())
+            .max_results(DESCRIBE_PAGE)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| failure("DescribeParameters", &subject, e, true))?;
         calls += 1;
         parameters.extend(page.parameters.unwrap_or_default());
+        match page.next_token.filter(|t| !t.is_empty()) {
+            None => break,
+            Some(next) if !seen.insert(next.clone()) => {
+                return Err(Failure::Failed(format!(
+                    "DescribeParameters gave a page token it had given before \
+                     (page {calls}); stopped rather than list forever or in part: {}",
+                    subject[0]
+                )));
+            }
+            Some(next) => token = Some(next),
+        }
     }
     tracing::debug!(calls, parameters = parameters.len(), "DescribeParameters");
     Ok(parameters)

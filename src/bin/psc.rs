@@ -48,6 +48,27 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         }
         _ => {}
     }
+    let command = std::env::args_os()
+        .skip(1)
+        .filter_map(|a| a.into_string().ok())
+        .find(|a| COMMANDS.contains(&a.as_str()))
+        .map_or_else(|| "psc".to_owned(), |c| format!("psc {c}"));
+    if command == "psc set" && error.kind() == ErrorKind::UnknownArgument {
+        // `psc set NAME correct horse -battery`: clap would quote `-b`, a
+        // piece of the value. A mistyped long option is still shown.
+        let shown = match error.get(clap::error::ContextKind::InvalidArg) {
+            Some(clap::error::ContextValue::String(arg)) if arg.starts_with("--") => Some(arg),
+            _ => None,
+        };
+        if shown.is_none() {
+            eprintln!(
+                "psc: unexpected argument (not shown: it may be part of the value); \
+                 quote a value that has spaces, or leave it out and type it at the prompt \
+                 (see psc set --help)"
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     // clap's message spreads over lines (the missing arguments, the
     // possible values, a tip): keep them all, on one line.
     let rendered = error.render().to_string();
@@ -64,11 +85,6 @@ fn usage_error(error: &clap::Error) -> ExitCode {
     if line.is_empty() {
         line.push_str("invalid usage");
     }
-    let command = std::env::args_os()
-        .skip(1)
-        .filter_map(|a| a.into_string().ok())
-        .find(|a| COMMANDS.contains(&a.as_str()))
-        .map_or_else(|| "psc".to_owned(), |c| format!("psc {c}"));
     eprintln!("psc: {line} (see {command} --help)");
     ExitCode::from(EXIT_USAGE)
 }

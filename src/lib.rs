@@ -18,6 +18,7 @@ pub mod aws;
 pub mod check;
 pub mod child;
 pub mod cli;
+mod credentials;
 pub mod error;
 pub mod init;
 pub mod reference;
@@ -86,7 +87,7 @@ const BODY_TRACING_TARGETS: [&str; 9] = [
 
 /// Plain lines to `writer` (stderr: unbuffered, since exec runs no
 /// destructors and a buffered writer would lose the last lines), with
-/// `filter`, minus the trace events of [`BODY_TRACING_TARGETS`] whatever
+/// `filter`, minus the trace events of `BODY_TRACING_TARGETS` whatever
 /// the filter says.
 ///
 /// The cap is one more static directive per target, not a per-event filter

@@ -469,7 +469,6 @@ struct Failure {
 fn classify(
     error: SdkError<GetParametersError, aws_sdk_ssm::config::http::HttpResponse>,
 ) -> Failure {
-    use aws_credential_types::provider::error::CredentialsError;
     let transient = |detail: &str| Failure {
         class: AwsFailure::Transient,
         retryable: true,
@@ -477,18 +476,11 @@ fn classify(
     };
     // Credentials come first: the SDK reports a failed credentials chain as
     // a dispatch failure, which would otherwise look like a network error.
-    if let Some(credentials) = cause::<CredentialsError>(&error) {
-        // A provider that timed out or failed (IMDS, ECS endpoint) may do
-        // better next time; no credentials at all, or a bad configuration,
-        // will not.
-        let retryable = matches!(
-            credentials,
-            CredentialsError::ProviderTimedOut(_) | CredentialsError::ProviderError(_)
-        );
+    if let Some(credentials) = crate::credentials::failure(&error) {
         return Failure {
             class: AwsFailure::Credentials,
-            retryable,
-            detail: causes(credentials),
+            retryable: credentials.retryable,
+            detail: credentials.message,
         };
     }
     if matches!(error, SdkError::ConstructionFailure(_)) {

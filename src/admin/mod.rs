@@ -14,8 +14,10 @@
 //!
 //! Secret hygiene: values live in `SecretValue` or `Zeroizing` buffers; only
 //! `get` and `decrypt-env` write one, to stdout. The SDK's orchestrator
-//! prints whole requests at trace level, and PutParameter's body holds the
-//! value, so [`init_logging`] drops those events whatever `PSC_LOG` says.
+//! prints whole requests at trace level, the SigV4 signer the canonical
+//! request (with the body's SHA-256), and PutParameter's body holds the
+//! value, so [`crate::log_subscriber`] drops those events whatever
+//! `PSC_LOG` says.
 
 pub mod cli;
 pub mod name;

@@ -322,6 +322,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let names = names.join(", ");
+    // The SDK reports failed credentials as a failed dispatch: not the network's doing.
+    if let Some(credentials) = crate::credentials::failure(&error) {
+        return Failure::Failed(format!(
+            "no usable AWS credentials: {}",
+            credentials.message
+        ));
+    }
     let text = match error {
         SdkError::ConstructionFailure(_) => format!(
             "ssm:{operation} could not be sent ({}): {names}",

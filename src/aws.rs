@@ -58,7 +58,8 @@ pub fn max_attempts(flag: Option<u32>) -> Result<u32, Error> {
 }
 
 /// Choose the CA certificates the TLS stack loads: `bundle` alone when
-/// given (`--ca-bundle`), else the system bundle file (see `prefer_ca_bundle`).
+/// given (`--ca-bundle`), else as `prefer_ca_bundle` (the system's
+/// bundle file, unless `SSL_CERT_FILE` or `SSL_CERT_DIR` is set).
 ///
 /// Changes only psc-exec's own environment, never the child's (that was
 /// taken before). The SDK's HTTP client reads the CA certificates through
@@ -188,7 +189,8 @@ pub async fn load_config_any_region(region: Option<&str>) -> Result<SdkConfig, E
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));
     }
-    if env_credentials_present() {
+    let from_env = env_credentials_present();
+    if from_env {
         // The default chain tries the environment first anyway; naming the
         // provider skips building the rest of the chain (an STS client for
         // web identity, the ECS and IMDS clients), about 5 ms of start-up.
@@ -196,5 +198,15 @@ pub async fn load_config_any_region(region: Option<&str>) -> Result<SdkConfig, E
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         );
     }
-    Ok(loader.load().await)
+    let mut config = loader.load().await;
+    if !from_env && let Some(chain) = config.credentials_provider() {
+        // The default chain (profiles with keys, credential_process or
+        // IAM Identity Center, web identity, container and instance
+        // roles), failing with a line that says what to do.
+        config = config
+            .into_builder()
+            .credentials_provider(crate::credentials::explaining(chain))
+            .build();
+    }
+    Ok(config)
 }

@@ -278,7 +278,6 @@ pub(crate) fn classify<E>(error: SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    use aws_credential_types::provider::error::CredentialsError;
     let transient = |detail: &str| Failure {
         class: AwsFailure::Transient,
         retryable: true,
@@ -286,18 +285,11 @@ where
     };
     // Credentials come first: the SDK reports a failed credentials chain as
     // a dispatch failure, which would otherwise look like a network error.
-    if let Some(credentials) = cause::<CredentialsError>(&error) {
-        // A provider that timed out or failed (IMDS, ECS endpoint) may do
-        // better next time; no credentials at all, or a bad configuration,
-        // will not.
-        let retryable = matches!(
-            credentials,
-            CredentialsError::ProviderTimedOut(_) | CredentialsError::ProviderError(_)
-        );
+    if let Some(credentials) = crate::credentials::failure(&error) {
         return Failure {
             class: AwsFailure::Credentials,
-            retryable,
-            detail: causes(credentials),
+            retryable: credentials.retryable,
+            detail: credentials.message,
         };
     }
     if cause::<http_body_util::LengthLimitError>(&error).is_some() {
@@ -328,7 +320,7 @@ where
                 return Failure {
                     class: AwsFailure::BadResponse,
                     retryable: true,
-                    detail: format!("HTTP {status}, body is not a GetParameters response"),
+                    detail: format!("HTTP {status}, body is not the response expected"),
                 };
             }
             let Some(code) = err.code().map(str::to_owned) else {
@@ -424,7 +416,7 @@ where
                     class: AwsFailure::BadResponse,
                     retryable: true,
                     detail: format!(
-                        "HTTP {status}, body could not be read as a GetParameters response"
+                        "HTTP {status}, body could not be read as the response expected"
                     ),
                 }
             }
@@ -443,7 +435,7 @@ where
 /// The first error of type `T` among an error's causes: its sources, and
 /// the payloads of `io::Error`s on the way (whose `source()` skips the
 /// payload itself).
-fn cause<'a, T: std::error::Error + 'static>(
+pub(crate) fn cause<'a, T: std::error::Error + 'static>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
     let mut next = Some(error);
@@ -463,7 +455,7 @@ fn cause<'a, T: std::error::Error + 'static>(
 
 /// An error and its sources, by their `Display` only (never `Debug`), on one
 /// line, skipping a source whose text its parent already quotes.
-fn causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(error) = next {

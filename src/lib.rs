@@ -36,6 +36,7 @@ mod call;
 mod check;
 mod child;
 pub mod cli;
+mod credentials;
 pub mod error;
 mod files;
 mod init;
@@ -132,35 +133,59 @@ pub fn init_logging(env_var: &str, verbose: u8) {
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
+/// Targets whose trace events describe a request's body, whatever the
+/// filter says: the orchestrator prints whole requests and responses (a
+/// PutParameter request holds its value); the SigV4 signer prints the
+/// request it signs (its body too with `LOG_SIGNABLE_BODY=true`, else the
+/// body's length), the canonical request (whose last line is the body's
+/// unsalted SHA-256) and the string to sign; the HTTP layers print body
+/// and chunk lengths. Each is capped at debug, where none of them logs a
+/// body, a hash or a length (aws-sigv4 1.4 logs only at trace;
+/// aws-smithy-runtime 1.11's debug events name attempts, delays and
+/// endpoints).
+const BODY_TRACING_TARGETS: [&str; 9] = [
+    "aws_smithy_runtime::client::orchestrator",
+    "aws_smithy_runtime::client::http",
+    "aws_sigv4",
+    "aws_runtime::auth",
+    "aws_runtime::content_encoding",
+    "aws_smithy_http_client",
+    "hyper",
+    "hyper_util",
+    "h2",
+];
+
 /// Plain lines to `writer` (stderr: unbuffered, since exec runs no
 /// destructors and a buffered writer would lose the last lines), with
-/// `filter`, minus the SDK orchestrator's trace events whatever the filter
-/// says: they print whole requests and responses, and a PutParameter
-/// request holds its value.
+/// `filter`, minus the trace events of `BODY_TRACING_TARGETS` whatever
+/// the filter says.
 ///
-/// The cap is one more static directive, not a per-event filter function:
-/// every SDK callsite is then decided once, not at each call.
+/// The cap is one more static directive per target, not a per-event filter
+/// function: every SDK callsite is then decided once, not at each call.
 pub fn log_subscriber<W>(filter: Targets, writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     use tracing_subscriber::prelude::*;
-    const ORCHESTRATOR: &str = "aws_smithy_runtime::client::orchestrator";
-    let allowed = [
-        LevelFilter::TRACE,
-        LevelFilter::DEBUG,
-        LevelFilter::INFO,
-        LevelFilter::WARN,
-        LevelFilter::ERROR,
-    ]
-    .into_iter()
-    .find(|level| {
-        level
-            .into_level()
-            .is_some_and(|level| filter.would_enable(ORCHESTRATOR, &level))
-    })
-    .unwrap_or(LevelFilter::OFF);
-    let filter = filter.with_target(ORCHESTRATOR, allowed.min(LevelFilter::DEBUG));
+    let mut capped = filter.clone();
+    for target in BODY_TRACING_TARGETS {
+        // The most the filter lets through for this target, at most debug.
+        let allowed = [
+            LevelFilter::TRACE,
+            LevelFilter::DEBUG,
+            LevelFilter::INFO,
+            LevelFilter::WARN,
+            LevelFilter::ERROR,
+        ]
+        .into_iter()
+        .find(|level| {
+            level
+                .into_level()
+                .is_some_and(|level| filter.would_enable(target, &level))
+        })
+        .unwrap_or(LevelFilter::OFF);
+        capped = capped.with_target(target, allowed.min(LevelFilter::DEBUG));
+    }
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(false)
@@ -168,19 +193,23 @@ where
         // A failed write would otherwise be reported with eprintln!, which
         // panics when stderr is broken: log lines are best effort.
         .log_internal_errors(false)
-        .with_filter(filter);
+        .with_filter(capped);
     tracing_subscriber::registry().with(layer)
 }
 
-/// Stop the AWS SDK from ever logging response bodies: at trace level it
-/// would print decrypted values if `LOG_SENSITIVE_BODIES=true` were set.
-/// Call it after the environment has been scanned (the child still gets the
-/// variable) and before any thread is started.
+/// Stop the AWS SDK from ever logging bodies: at trace level it would
+/// print decrypted values with `LOG_SENSITIVE_BODIES=true`, and the body
+/// of a request it signs (PutParameter's holds the value) with
+/// `LOG_SIGNABLE_BODY=true` (aws-sigv4 reads it at each signing). Call it
+/// after the environment has been scanned (the child still gets the
+/// variables) and before any thread is started.
 pub fn forbid_sensitive_logging() {
-    if std::env::var_os("LOG_SENSITIVE_BODIES").is_some() {
-        // SAFETY: called from main before the runtime or any other thread
-        // exists, so nothing reads the environment concurrently.
-        unsafe { std::env::remove_var("LOG_SENSITIVE_BODIES") };
+    for variable in ["LOG_SENSITIVE_BODIES", "LOG_SIGNABLE_BODY"] {
+        if std::env::var_os(variable).is_some() {
+            // SAFETY: called from main before the runtime or any other
+            // thread exists, so nothing reads the environment concurrently.
+            unsafe { std::env::remove_var(variable) };
+        }
     }
 }
 
@@ -270,6 +299,7 @@ mod tests {
             "trace",
             "aws_smithy_runtime=trace,other=trace",
             "other=trace,aws_smithy_runtime::client::orchestrator=trace",
+            "other=trace,aws_sigv4=trace,aws_smithy_runtime=trace,hyper_util=trace",
         ] {
             let captured = Captured::default();
             let writer = captured.clone();
@@ -285,6 +315,16 @@ mod tests {
                     response = "SENTINEL-2",
                     "read HTTP response body"
                 );
+                tracing::trace!(
+                    target: "aws_sigv4::http_request::sign",
+                    canonical_request = "POST / ... SENTINEL-3",
+                    "calculated signing parameters"
+                );
+                tracing::trace!(
+                    target: "aws_smithy_runtime::client::http::body::minimum_throughput",
+                    "received data: SENTINEL-4"
+                );
+                tracing::trace!(target: "hyper_util::client::legacy", "SENTINEL-5");
                 tracing::debug!(
                     target: "aws_smithy_runtime::client::orchestrator",
                     "beginning attempt #1"

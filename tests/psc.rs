@@ -1167,14 +1167,14 @@ fn decrypt_env_checks_before_any_call() {
     let out = run(cmd("psc", &tripwire.endpoint())
         .env("SPACED", "SECRET /app/db url")
         .arg("decrypt-env"));
-    out.assert_code(1).assert_one_line_error("psc");
+    out.assert_code(2).assert_one_line_error("psc");
     assert!(out.stderr().contains("invalid reference: SPACED:"), "{out}");
     // A variable a shell cannot assign.
     let out = run(cmd("psc", &tripwire.endpoint())
         .env("1ABC", "SECRET /app/db")
         .env("OK", "SECRET /app/ok")
         .arg("decrypt-env"));
-    out.assert_code(1).assert_one_line_error("psc");
+    out.assert_code(2).assert_one_line_error("psc");
     assert_eq!(
         out.stderr(),
         "psc: variables a shell cannot assign (a name must not start with a digit): 1ABC\n"
@@ -1438,16 +1438,147 @@ fn unreachable_endpoint_is_one_line_naming_the_parameter() {
         "v",
     ]));
     out.assert_code(1).assert_one_line_error("psc");
-    assert_eq!(
-        out.stderr(),
-        "psc: cannot reach Parameter Store for ssm:PutParameter (connection failed): /app/unreachable\n"
+    // The connector's own words follow, e.g. "(io error: ... Connection refused)".
+    let line = out.stderr();
+    assert!(
+        line.starts_with(
+            "psc: cannot reach Parameter Store for ssm:PutParameter (connection failed"
+        ) && line.contains("Connection refused")
+            && line.ends_with("): /app/unreachable\n"),
+        "{out}"
     );
     let out = run(cmd("psc", &endpoint)
         .env("AWS_MAX_ATTEMPTS", "1")
         .args(["ls", "/app"]));
     out.assert_code(1).assert_one_line_error("psc");
+    // The connector's own words follow, e.g. "(io error: ... Connection refused)".
+    let line = out.stderr();
+    assert!(
+        line.starts_with(
+            "psc: cannot reach Parameter Store for ssm:DescribeParameters (connection failed"
+        ) && line.contains("Connection refused")
+            && line.ends_with("): /app\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn invalid_references_are_usage_errors_in_get_and_decrypt_env() {
+    let tripwire = Tripwire::new();
+    for reference in [
+        "/app/db url",
+        "/app//x",
+        "arn:aws:ssm:us-east-1:1:parameter//x",
+    ] {
+        let out = run(cmd("psc", &tripwire.endpoint()).args(["get", reference]));
+        out.assert_code(2).assert_one_line_error("psc");
+        let out = run(cmd("psc", &tripwire.endpoint())
+            .env("BAD", format!("SECRET {reference}"))
+            .arg("decrypt-env"));
+        out.assert_code(2).assert_one_line_error("psc");
+        assert!(
+            out.stderr().starts_with("psc: invalid reference: BAD: "),
+            "{out}"
+        );
+    }
+    tripwire.assert_untouched();
+}
+
+#[test]
+fn set_never_echoes_words_of_an_unquoted_value() {
+    let tripwire = Tripwire::new();
+    let words = ["correct", "horse", "battery", "staple"];
+    for (args, shown) in [
+        (
+            vec!["set", "/app/pass", "correct", "horse", "battery", "staple"],
+            "3 unexpected arguments",
+        ),
+        (
+            vec!["set", "/app/pass", "correct", "horse"],
+            "1 unexpected argument ",
+        ),
+        (
+            vec![
+                "set",
+                "--overwrite",
+                "/app/pass",
+                "correct",
+                "horse",
+                "battery",
+            ],
+            "2 unexpected arguments",
+        ),
+        // clap would quote `-b`, a piece of the value.
+        (
+            vec!["set", "/app/pass", "correct", "-battery", "staple"],
+            "unexpected argument (not shown",
+        ),
+    ] {
+        let out = run(cmd("psc", &tripwire.endpoint()).args(&args));
+        out.assert_code(2).assert_one_line_error("psc");
+        assert!(out.stderr().contains(shown), "{args:?}\n{out}");
+        for word in &words[1..] {
+            assert!(!out.stderr().contains(&word[1..]), "{word} echoed\n{out}");
+        }
+        assert!(!out.stderr().contains("'-b"), "{out}");
+    }
+    // A mistyped long option is still named.
+    let out = run(cmd("psc", &tripwire.endpoint()).args(["set", "--overwirte", "/app/pass", "v"]));
+    out.assert_code(2).assert_one_line_error("psc");
+    assert!(out.stderr().contains("--overwirte"), "{out}");
+    tripwire.assert_untouched();
+}
+
+/// A DescribeParameters page naming `name`, with `next` as its NextToken.
+fn describe_page(name: &str, next: Option<&str>) -> support::fault::Action {
+    let mut body = serde_json::json!({"Parameters": [{
+        "Name": name, "Type": "SecureString", "Version": 1, "Tier": "Standard",
+    }]});
+    if let Some(next) = next {
+        body["NextToken"] = next.into();
+    }
+    support::fault::Action::Respond {
+        status: 200,
+        body: body.to_string(),
+    }
+}
+
+#[test]
+fn listing_refuses_repeated_and_endless_page_tokens() {
+    use support::fault::FakeSsm;
+    // The same token twice in a row (the SDK's paginator would stop there
+    // without a word), and two tokens taking turns.
+    for (tokens, calls) in [(vec!["same", "same"], 2), (vec!["a", "b", "a"], 3)] {
+        for list in ["ls", "ll"] {
+            let script = tokens.clone();
+            let fake = FakeSsm::start(move |call| {
+                describe_page(
+                    &format!("/app/p{}", call.index),
+                    script.get(call.index).copied(),
+                )
+            });
+            let out = run(cmd("psc", &fake.endpoint()).args([list, "-r", "/app"]));
+            out.assert_code(1).assert_one_line_error("psc");
+            assert_eq!(out.stdout(), "", "no partial list\n{out}");
+            assert_eq!(
+                out.stderr(),
+                format!(
+                    "psc: DescribeParameters gave a page token it had given before (page {calls}); \
+                     stopped rather than list forever or in part: /app\n"
+                )
+            );
+            assert_eq!(fake.calls(), calls, "{tokens:?}");
+        }
+    }
+    // A new token every time: stopped at 5,000 pages.
+    let fake = FakeSsm::start(|call| describe_page("/app/p", Some(&format!("t{}", call.index))));
+    let out = run(cmd("psc", &fake.endpoint()).args(["ls", "-r", "/app"]));
+    out.assert_code(1).assert_one_line_error("psc");
+    assert_eq!(out.stdout(), "", "no partial list\n{out}");
     assert_eq!(
         out.stderr(),
-        "psc: cannot reach Parameter Store for ssm:DescribeParameters (connection failed): /app\n"
+        "psc: DescribeParameters gave a next page after 5000 pages; \
+         stopped rather than list forever: /app\n"
     );
+    assert_eq!(fake.calls(), 5000);
 }

@@ -386,6 +386,12 @@ pub struct SetArgs {
     #[arg(allow_hyphen_values = true)]
     pub value: Option<ValueArg>,
 
+    /// Words after the value (`psc set NAME correct horse battery`): a
+    /// usage error that counts them and never shows them, since they are
+    /// most likely the rest of an unquoted value.
+    #[arg(hide = true)]
+    pub extra: Vec<ValueArg>,
+
     #[command(flatten)]
     pub put: PutOptions,
 }

@@ -14,9 +14,11 @@
 //!
 //! Secret hygiene: values live in `SecretValue` or `Zeroizing` buffers; only
 //! `get`, `decrypt-env`, `file decrypt` and `file export` write one, to
-//! stdout (or, with `file decrypt --in-place`, to the file named). The SDK's orchestrator
-//! prints whole requests at trace level, and PutParameter's body holds the
-//! value, so [`crate::init_logging`] drops those events whatever `PSC_LOG` says.
+//! stdout (or, with `file decrypt --in-place`, to the file named). The
+//! SDK's orchestrator prints whole requests at trace level, the SigV4 signer
+//! the canonical request (with the body's SHA-256), and PutParameter's body
+//! holds the value, so [`crate::log_subscriber`] drops those events
+//! whatever `PSC_LOG` says.
 
 pub mod cli;
 mod dotenv;
@@ -265,6 +267,14 @@ fn check_put_options(options: &PutOptions) -> Result<(), Failure> {
 }
 
 fn set(mut args: SetArgs, region: Option<&str>) -> Result<(), Failure> {
+    if !args.extra.is_empty() {
+        let count = args.extra.len();
+        return Err(Failure::Usage(format!(
+            "{count} unexpected argument{} after the value (not shown: they may be part of it); \
+             quote a value that has spaces, or leave it out and type it at the prompt",
+            if count == 1 { "" } else { "s" }
+        )));
+    }
     name::check_name(&args.name).map_err(|e| invalid_name(&args.name, &e))?;
     check_put_options(&args.put)?;
     let tier = args.put.tier;
@@ -551,7 +561,10 @@ fn long_listing(parameters: &[ParameterMetadata]) -> String {
 }
 
 fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failure> {
-    let scan = scan::scan(std::env::vars_os()).map_err(Error::InvalidReferences)?;
+    // Invalid references are bad input, found before anything is sent:
+    // exit 2, as `psc get` does for its argument.
+    let scan = scan::scan(std::env::vars_os())
+        .map_err(|invalid| Failure::Usage(Error::InvalidReferences(invalid).to_string()))?;
     if !scan.has_secrets() {
         tracing::debug!("no references in the environment");
         return Ok(());
@@ -572,7 +585,7 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
         .filter(|n| !quote::is_shell_name(n))
         .collect();
     if !unassignable.is_empty() {
-        return Err(Failure::Failed(format!(
+        return Err(Failure::Usage(format!(
             "variables a shell cannot assign (a name must not start with a digit): {}",
             unassignable.join(", ")
         )));

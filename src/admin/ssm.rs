@@ -9,7 +9,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::config::http::HttpResponse;
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::{
     ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging,
@@ -18,13 +18,18 @@ use aws_sdk_ssm::types::{
 
 use super::Failure;
 use super::name::Selection;
-use crate::error::{CREDENTIAL_CODES, THROTTLING_CODES, one_line};
 use crate::secret::SecretValue;
 
 /// `DeleteParameters` takes at most 10 names per call.
 pub const DELETE_BATCH: usize = 10;
 /// `DescribeParameters` returns at most 50 parameters per page.
 pub const DESCRIBE_PAGE: i32 = 50;
+/// The most `DescribeParameters` pages one listing follows. A region holds
+/// at most 110,000 parameters (10,000 Standard and 100,000 Advanced: the
+/// Systems Manager User Guide, "Managing parameter tiers"), 2,200 full pages of [`DESCRIBE_PAGE`]; pages may come back
+/// part full, so the bound is over twice that. More is an endpoint that
+/// never ends, not a listing.
+pub const MAX_PAGES: usize = 5_000;
 /// The SDK's own default: these calls are interactive, and a quick clear
 /// failure beats a long wait.
 const DEFAULT_ATTEMPTS: u32 = 3;
@@ -263,26 +268,52 @@ pub async fn describe(
     let subject = [match selection {
         Selection::Path(path) | Selection::Prefix(path) => path.clone(),
     }];
-    let mut pages = client
-        .describe_parameters()
-        .set_parameter_filters(filter.map(|f| vec![f]))
-        .max_results(DESCRIBE_PAGE)
-        .into_paginator()
-        .send();
+    // Pages are followed by hand: the SDK's paginator stops without a word
+    // when a token comes back twice in a row (a partial list that looks
+    // whole), and follows new tokens forever.
+    let filters = filter.map(|f| vec![f]);
     let mut parameters = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut token: Option<String> = None;
     let mut calls = 0_usize;
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| failure("DescribeParameters", &subject, e, true))?;
+    loop {
+        if calls == MAX_PAGES {
+            return Err(Failure::Failed(format!(
+                "DescribeParameters gave a next page after {MAX_PAGES} pages; \
+                 stopped rather than list forever: {}",
+                subject[0]
+            )));
+        }
+        let page = client
+            .describe_parameters()
+            .set_parameter_filters(filters.clone())
+            .max_results(DESCRIBE_PAGE)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| failure("DescribeParameters", &subject, e, true))?;
         calls += 1;
         parameters.extend(page.parameters.unwrap_or_default());
+        match page.next_token.filter(|t| !t.is_empty()) {
+            None => break,
+            Some(next) if !seen.insert(next.clone()) => {
+                return Err(Failure::Failed(format!(
+                    "DescribeParameters gave a page token it had given before \
+                     (page {calls}); stopped rather than list forever or in part: {}",
+                    subject[0]
+                )));
+            }
+            Some(next) => token = Some(next),
+        }
     }
     tracing::debug!(calls, parameters = parameters.len(), "DescribeParameters");
     Ok(parameters)
 }
 
-/// Sort any SDK error into a one-line message, by type and error code,
-/// never by its text. `service_message`: whether the service's own message
-/// may be shown (never for calls that carry a value, except access errors).
+/// Sort any SDK error of `ssm:operation` into a one-line message, with
+/// psc-exec's one classifier (by type and error code, never by text).
+/// `service_message`: whether the service's own message may be shown (never
+/// for calls that carry a value, except access errors).
 pub fn failure<E>(
     operation: &str,
     names: &[String],
@@ -292,60 +323,57 @@ pub fn failure<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let names = names.join(", ");
-    let text = match error {
-        SdkError::ConstructionFailure(_) => format!(
-            "ssm:{operation} could not be sent ({}): {names}",
-            one_line(&DisplayErrorContext(&error).to_string())
-        ),
-        SdkError::TimeoutError(_) => {
-            format!("ssm:{operation} timed out (Parameter Store did not answer): {names}")
+    Failure::Failed(worded(
+        "Parameter Store",
+        &format!("ssm:{operation}"),
+        &names.join(", "),
+        &crate::call::classify(error),
+        service_message,
+    ))
+}
+
+/// psc's words for a classified failure of `action` (`ssm:PutParameter`)
+/// on `subject`, a service's (`Parameter Store`, `KMS`).
+pub(crate) fn worded(
+    service: &str,
+    action: &str,
+    subject: &str,
+    failure: &crate::call::Failure,
+    service_message: bool,
+) -> String {
+    use crate::error::AwsFailure;
+    let detail = &failure.detail;
+    match &failure.class {
+        AwsFailure::Credentials => format!("no usable AWS credentials: {detail}"),
+        AwsFailure::AccessDenied => format!("access denied to {action} ({detail}): {subject}"),
+        AwsFailure::Kms => format!("KMS error ({detail}): {subject}"),
+        AwsFailure::Throttled => {
+            format!("throttled by {service} ({detail}, retries exhausted): {subject}")
         }
-        SdkError::DispatchFailure(ref failure) => {
-            let why = if failure.is_timeout() {
-                "connection timed out"
-            } else {
-                "connection failed"
-            };
-            format!("cannot reach Parameter Store for ssm:{operation} ({why}): {names}")
+        AwsFailure::Transient => {
+            format!("cannot reach {service} for {action} ({detail}): {subject}")
         }
-        SdkError::ResponseError(ref response) => format!(
-            "malformed response to ssm:{operation} (HTTP {}): {names}",
-            response.raw().status().as_u16()
-        ),
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let err = service.into_err();
-            let code = err.code().unwrap_or("UnknownError").to_owned();
-            let message = one_line(err.message().unwrap_or_default());
-            let with = |what: String, show: bool| {
-                if show && !message.is_empty() {
-                    format!("{what} ({message}): {names}")
-                } else {
-                    format!("{what}: {names}")
+        AwsFailure::Certificate => {
+            format!("TLS certificate of the {service} endpoint refused ({detail}): {subject}")
+        }
+        AwsFailure::BadResponse => format!("malformed response to {action} ({detail}): {subject}"),
+        AwsFailure::NotFound => format!("not found ({detail}) for {action}: {subject}"),
+        AwsFailure::Other(code) => {
+            // `detail` is `Code: message` for an AWS error; the message
+            // only where it may be shown.
+            match detail.strip_prefix(&format!("{code}: ")) {
+                Some(message) if service_message => {
+                    format!("{code} from {action} ({message}): {subject}")
                 }
-            };
-            match code.as_str() {
-                "AccessDeniedException" => with(format!("access denied to ssm:{operation}"), true),
-                c if THROTTLING_CODES.contains(&c) => {
-                    format!("throttled by Parameter Store ({code}, retries exhausted): {names}")
+                _ if detail == code || detail.starts_with(&format!("{code}: ")) => {
+                    format!("{code} from {action}: {subject}")
                 }
-                c if CREDENTIAL_CODES.contains(&c) => {
-                    with(format!("AWS rejected the credentials ({code})"), true)
-                }
-                _ if code.starts_with("KMS") => with(format!("KMS error ({code})"), true),
-                _ if status >= 500 => format!(
-                    "Parameter Store unavailable ({code}, HTTP {status}, retries exhausted): {names}"
-                ),
-                _ => with(format!("{code} from ssm:{operation}"), service_message),
+                // Not an AWS error code: a request that could not be built
+                // or sent, in the SDK's words (never a body).
+                _ => format!("{action} failed ({code}: {detail}): {subject}"),
             }
         }
-        other => format!(
-            "ssm:{operation} failed ({}): {names}",
-            one_line(&DisplayErrorContext(&other).to_string())
-        ),
-    };
-    Failure::Failed(text)
+    }
 }
 
 /// A parameter read with its value, by `get_by_path`.

@@ -62,6 +62,23 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         .filter_map(|a| a.into_string().ok())
         .find(|a| COMMANDS.contains(&a.as_str()))
         .map_or_else(|| "psc".to_owned(), |c| format!("psc {c}"));
+    if command == "psc set" && error.kind() == ErrorKind::UnknownArgument {
+        // `psc set NAME correct horse -battery`: clap would quote `-b`, a
+        // piece of the value. A mistyped long option is still shown.
+        let shown = match error.get(clap::error::ContextKind::InvalidArg) {
+            Some(clap::error::ContextValue::String(arg)) if arg.starts_with("--") => Some(arg),
+            _ => None,
+        };
+        if shown.is_none() {
+            psc_exec::error::report(
+                "psc",
+                "unexpected argument (not shown: it may be part of the value); \
+                 quote a value that has spaces, or leave it out and type it at the prompt \
+                 (see psc set --help)",
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     psc_exec::error::report("psc", &format!("{line} (see {command} --help)"));
     ExitCode::from(EXIT_USAGE)
 }

@@ -12,7 +12,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::http::HttpResponse;
-use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::operation::decrypt::DecryptError;
 use aws_sdk_kms::operation::describe_key::DescribeKeyError;
 use aws_sdk_kms::primitives::Blob;
@@ -20,7 +20,6 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use crate::admin::Failure;
-use crate::error::{CREDENTIAL_CODES, THROTTLING_CODES, one_line};
 use crate::secret::SecretValue;
 
 /// The encryption context's `Client`, as psyml writes it.
@@ -150,64 +149,25 @@ pub async fn decrypt(
     Ok(SecretValue::new(text.to_owned()))
 }
 
-/// Sort a KMS error into a one-line message, by type and code, never by
-/// its text. The service's own message is shown only for access and
+/// Sort a KMS error into a one-line message with psc-exec's one
+/// classifier. The service's own message is shown only for access and
 /// credential errors (it names the key and the action, never a value).
 fn failure<E>(operation: &str, subject: &str, error: SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let text = match error {
-        SdkError::TimeoutError(_) => {
-            format!("kms:{operation} timed out (KMS did not answer): {subject}")
+    let failure = crate::call::classify(error);
+    let action = format!("kms:{operation}");
+    let text = match &failure.class {
+        crate::error::AwsFailure::Other(code)
+            if matches!(
+                code.as_str(),
+                "DisabledException" | "KMSInvalidStateException" | "KeyUnavailableException"
+            ) =>
+        {
+            format!("the psyml key is not usable ({code}) for {action}: {subject}")
         }
-        SdkError::DispatchFailure(ref failure) => {
-            let why = if failure.is_timeout() {
-                "connection timed out"
-            } else {
-                "connection failed"
-            };
-            format!("cannot reach KMS for kms:{operation} ({why}): {subject}")
-        }
-        SdkError::ResponseError(ref response) => format!(
-            "malformed response to kms:{operation} (HTTP {}): {subject}",
-            response.raw().status().as_u16()
-        ),
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let err = service.into_err();
-            let code = err.code().unwrap_or("UnknownError").to_owned();
-            let message = one_line(err.message().unwrap_or_default());
-            let with_message = |what: String| {
-                if message.is_empty() {
-                    format!("{what}: {subject}")
-                } else {
-                    format!("{what} ({message}): {subject}")
-                }
-            };
-            match code.as_str() {
-                "AccessDeniedException" => {
-                    with_message(format!("access denied to kms:{operation}"))
-                }
-                c if THROTTLING_CODES.contains(&c) => {
-                    format!("throttled by KMS ({code}, retries exhausted): {subject}")
-                }
-                c if CREDENTIAL_CODES.contains(&c) => {
-                    with_message(format!("AWS rejected the credentials ({code})"))
-                }
-                "DisabledException" | "KMSInvalidStateException" | "KeyUnavailableException" => {
-                    format!("the psyml key is not usable ({code}) for kms:{operation}: {subject}")
-                }
-                _ if status >= 500 => {
-                    format!("KMS unavailable ({code}, HTTP {status}, retries exhausted): {subject}")
-                }
-                _ => format!("{code} from kms:{operation}: {subject}"),
-            }
-        }
-        other => format!(
-            "kms:{operation} failed ({}): {subject}",
-            one_line(&DisplayErrorContext(&other).to_string())
-        ),
+        _ => crate::admin::ssm::worded("KMS", &action, subject, &failure, false),
     };
     Failure::Failed(text)
 }

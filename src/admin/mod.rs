@@ -465,6 +465,12 @@ fn delete(args: DeleteArgs, region: Option<&str>) -> Result<(), Failure> {
         }
         ssm::delete(&client, &names).await
     })?;
+    report_deleted(&outcome)
+}
+
+/// `deleted NAME` lines on stdout; the names that were not there, a failure
+/// (exit 1) naming them.
+pub(crate) fn report_deleted(outcome: &ssm::Deleted) -> Result<(), Failure> {
     let mut out = String::new();
     for name in &outcome.deleted {
         out.push_str("deleted ");

@@ -295,27 +295,7 @@ fn nuke(args: &FileArgs, region: Option<&str>) -> Result<(), Failure> {
         let (client, _) = ssm::client(Some(&file.region)).await?;
         ssm::delete(&client, &names).await
     })?;
-    let mut out = String::new();
-    for name in &outcome.deleted {
-        out.push_str("deleted ");
-        out.push_str(name);
-        out.push('\n');
-    }
-    tracing::info!(
-        deleted = outcome.deleted.len(),
-        missing = outcome.missing.len(),
-        "nuke"
-    );
-    write_stdout(out.as_bytes())?;
-    if outcome.missing.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Failed(format!(
-            "parameter{} not found: {}",
-            if outcome.missing.len() == 1 { "" } else { "s" },
-            outcome.missing.join(", ")
-        )))
-    }
+    super::report_deleted(&outcome)
 }
 
 /// psyml's variable name for a parameter: `/` and `-` become `_`, then

@@ -191,6 +191,23 @@ fn a_failed_decrypt_env_stops_the_script_that_sources_it() {
 }
 
 #[test]
+fn a_decrypt_env_usage_error_stops_the_script_too() {
+    let Some(bash) = support::tool("bash", find_program("bash"), "apt-get install bash") else {
+        return;
+    };
+    let psc = support::bin("psc");
+    let mut command = Command::new(bash);
+    support::copy_env_of(&cmd("psc", "http://127.0.0.1:9"), &mut command);
+    command.arg("-c").arg(format!(
+        "eval \"$({} decrypt-env --no-such-flag)\"; echo went on",
+        psc.to_string_lossy()
+    ));
+    let out = run(&mut command);
+    out.assert_code(1);
+    assert_eq!(out.stdout(), "", "{out}");
+}
+
+#[test]
 fn the_original_psc_debug_flag_is_verbose_logging() {
     require_moto!();
     let moto = Moto::shared();

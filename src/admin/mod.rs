@@ -140,7 +140,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 /// it: a non-interactive one exits (an entrypoint script must not start the
 /// service with references unresolved), an interactive one gets a failed
 /// status and stays open.
-const STOP_SOURCING_SHELL: &str = "# psc decrypt-env failed (see its error on stderr): stop here\n\
+pub const STOP_SOURCING_SHELL: &str = "# psc decrypt-env failed (see its error on stderr): stop here\n\
 case $- in *i*) false ;; *) exit 1 ;; esac\n";
 
 fn import_env(args: &ImportEnvArgs, region: Option<&str>) -> Result<(), Failure> {

@@ -80,5 +80,10 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         }
     }
     psc_exec::error::report("psc", &format!("{line} (see {command} --help)"));
+    if command == "psc decrypt-env" {
+        // Its output is sourced or eval'd: stop that script too.
+        use std::io::Write as _;
+        let _ = std::io::stdout().write_all(admin::STOP_SOURCING_SHELL.as_bytes());
+    }
     ExitCode::from(EXIT_USAGE)
 }

@@ -127,7 +127,8 @@ fn env_credentials_present() -> bool {
 /// at build time (`AWS_LC_SYS_NO_JITTER_ENTROPY`), which `cargo install`
 /// does not carry; the crypto provider is chosen here and in `Cargo.toml`.
 /// The figures are in the README (Performance).
-fn https_client() -> aws_sdk_ssm::config::SharedHttpClient {
+#[must_use]
+pub fn https_client() -> aws_sdk_ssm::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))

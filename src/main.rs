@@ -60,7 +60,17 @@ fn run(cli: Cli) -> Result<u8, Error> {
     }
     let scan = scan::scan(std::env::vars_os()).map_err(Error::InvalidReferences)?;
     psc_exec::forbid_sensitive_logging();
-    psc_exec::init_logging("PSC_EXEC_LOG", cli.verbose);
+    // A launch without references logs nothing at the default level, and
+    // building the subscriber (tracing's span registry) would be most of
+    // that path's own work: skip it there unless logging was asked for.
+    if scan.has_secrets()
+        || cli.check
+        || cli.init
+        || cli.verbose > 0
+        || std::env::var_os("PSC_EXEC_LOG").is_some()
+    {
+        psc_exec::init_logging("PSC_EXEC_LOG", cli.verbose);
+    }
     for miss in &scan.near_misses {
         child::warn(&format!(
             "{} looks like a reference but is passed through unchanged: {}",

@@ -126,6 +126,26 @@ fn env_credentials_present() -> bool {
     set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY")
 }
 
+/// The HTTPS client of every call (psc-exec, `--init`, psc, and the
+/// credential providers the configuration builds): the SDK's own hyper and
+/// rustls client, with rustls on *ring*.
+///
+/// Not the SDK's default (`default-https-client`, rustls on AWS-LC): AWS-LC
+/// seeds its random generator from CPU timing jitter on the first handshake
+/// of a process, 18-19 ms of CPU here, more than the rest of a launch
+/// together. *ring* seeds from `getrandom`, as BoringSSL and OpenSSL do. The
+/// jitter source can only be left out of AWS-LC by an environment variable
+/// at build time (`AWS_LC_SYS_NO_JITTER_ENTROPY`), which `cargo install`
+/// does not carry; the crypto provider is chosen here and in `Cargo.toml`.
+/// The figures are in the README (Performance).
+#[must_use]
+pub fn https_client() -> aws_sdk_ssm::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// Load the shared configuration: credentials chain, region, endpoint.
 ///
 /// # Errors
@@ -185,6 +205,7 @@ pub async fn load_config_any_region(region: Option<&str>) -> Result<SdkConfig, E
     // Setting the retry config here keeps aws-config from parsing (and
     // panicking on) the retry settings itself; retries are ours.
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(aws_config::retry::RetryConfig::disabled());
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));

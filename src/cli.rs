@@ -52,7 +52,7 @@ pub struct Cli {
     pub timeout: Duration,
 
     /// Attempts per GetParameters call, the first included. Throttling, 5xx
-    /// and connection errors are retried with exponential backoff and full
+    /// and connection errors are retried with exponential backoff and
     /// jitter; access and validation errors fail at once. Defaults to
     /// `AWS_MAX_ATTEMPTS` when that is set, else 30 (the deadline is the
     /// real bound).

@@ -148,7 +148,17 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         crate::forbid_core_dumps();
     }
     crate::forbid_sensitive_logging();
-    crate::init_logging("PSC_EXEC_LOG", cli.verbose);
+    // A launch without references logs nothing at the default level, and
+    // building the subscriber (tracing's span registry) would be most of
+    // that path's own work: skip it there unless logging was asked for.
+    if remote
+        || cli.check
+        || cli.init
+        || cli.verbose > 0
+        || std::env::var_os("PSC_EXEC_LOG").is_some()
+    {
+        crate::init_logging("PSC_EXEC_LOG", cli.verbose);
+    }
     for miss in &scan.near_misses {
         child::warn(&format!(
             "{} looks like a reference but is passed through unchanged: {}",

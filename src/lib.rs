@@ -31,7 +31,7 @@
 
 pub mod admin;
 mod answer;
-mod aws;
+pub mod aws;
 mod call;
 mod check;
 mod child;

@@ -72,11 +72,12 @@ where
     batches
 }
 
-/// How many calls to keep in flight: as few as finish `calls` in the same
-/// number of rounds as `max` would. Each call in flight holds a connection
-/// of its own, and every new connection costs a TCP (and TLS) handshake:
-/// 10 calls with at most 8 in flight take two rounds either way, on 5
-/// connections rather than 8.
+/// How many calls to keep in flight: all of them up to `max`; above it, as
+/// few as finish `calls` in the same number of rounds as `max` would, so
+/// the rounds are filled evenly. Each call in flight holds a connection of
+/// its own, and every new connection costs a TCP and TLS handshake: 11
+/// calls with at most 10 in flight take two rounds either way, on 6
+/// connections rather than 10.
 #[must_use]
 pub fn width(calls: usize, max: usize) -> usize {
     let max = max.max(1);
@@ -93,16 +94,16 @@ mod tests {
     }
 
     #[test]
-    fn width_keeps_the_rounds_of_the_maximum_on_fewer_connections() {
+    fn width_runs_all_calls_at_once_up_to_the_cap_then_fills_rounds_evenly() {
         let cases = [
-            (0, 8, 1),
-            (1, 8, 1),
-            (8, 8, 8),
-            (9, 8, 5),
-            (10, 8, 5),
-            (16, 8, 8),
-            (17, 8, 6),
-            (100, 8, 8),
+            (0, 10, 1),
+            (1, 10, 1),
+            (9, 10, 9),
+            (10, 10, 10),
+            (11, 10, 6),
+            (20, 10, 10),
+            (21, 10, 7),
+            (100, 10, 10),
             (10, 1, 1),
             (10, 0, 1),
         ];

@@ -39,9 +39,10 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            // Eight calls in flight cover 80 references in one round trip,
-            // without opening a connection per batch for large environments.
-            concurrency: 8,
+            // Ten calls in flight: 100 references in one round. Against
+            // Parameter Store a round (tens of ms) costs far more than the
+            // handshake of one more connection (about 1 ms of CPU).
+            concurrency: 10,
             max_attempts: crate::aws::DEFAULT_MAX_ATTEMPTS,
             timeout: Duration::from_secs(60),
             attempt_timeout: Duration::from_secs(5),

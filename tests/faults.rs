@@ -179,9 +179,10 @@ fn a_slow_answer_within_the_attempt_timeout_is_waited_for() {
 #[test]
 fn calls_run_concurrently_on_as_few_connections_as_their_rounds_need() {
     // Every answer takes a second, so the calls sent together are seen in
-    // flight together. At most 8 run at once; 10 calls take two rounds
-    // either way, so they go 5 at a time, on 5 connections, not 8.
-    for (n, calls, width) in [(10, 1, 1), (100, 10, 5), (160, 16, 8)] {
+    // flight together. Up to 10 run at once (100 references in one round);
+    // 11 calls take two rounds either way, so they go 6 at a time, on 6
+    // connections, not 10.
+    for (n, calls, width) in [(10, 1, 1), (100, 10, 10), (110, 11, 6)] {
         let mut store = AwsStore::new();
         for i in 0..n {
             store.put(&format!("/c/p{i:03}"), &format!("v{i}"));

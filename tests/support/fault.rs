@@ -193,9 +193,14 @@ async fn serve(
     port_tx: std::sync::mpsc::Sender<u16>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
+    // A backlog a fleet cannot overflow: tokio's `bind` listens with 128,
+    // fewer than the connections 50 launches open at once, and a dropped
+    // SYN costs its client a one-second retransmission.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .expect("bind");
+    let listener = socket.listen(4096).expect("listen");
     port_tx
         .send(listener.local_addr().expect("addr").port())
         .expect("send port");

@@ -448,6 +448,8 @@ pub fn sdk_client_in(endpoint: &str, region: &'static str) -> aws_sdk_ssm::Clien
         .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
         .region(aws_sdk_ssm::config::Region::new(region))
         .endpoint_url(endpoint)
+        // psc-exec's own client: the SDK's default one is not compiled in.
+        .http_client(psc_exec::aws::https_client())
         .credentials_provider(aws_sdk_ssm::config::Credentials::new(
             "test", "test", None, None, "test",
         ))

@@ -20,6 +20,7 @@ pub mod child;
 pub mod cli;
 pub mod error;
 pub mod init;
+pub mod lambda;
 pub mod reference;
 pub mod resolve;
 pub mod scan;

@@ -5,7 +5,6 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use psc_exec::check::{self, Format};
 use psc_exec::child::{self, ChildEnv};
 use psc_exec::cli::Cli;
@@ -16,7 +15,8 @@ use psc_exec::{aws, init, scan};
 
 fn main() -> ExitCode {
     psc_exec::install_panic_hook("psc-exec", EXIT_FAILURE);
-    let cli = match Cli::try_parse() {
+    // Lambda's defaults when AWS_LAMBDA_RUNTIME_API is set (src/lambda.rs).
+    let cli = match psc_exec::lambda::parse_cli() {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };

@@ -123,6 +123,8 @@ fn archives_hold_both_static_stripped_binaries() {
                 let fields: Vec<&str> = l.split_whitespace().collect();
                 (fields[0].to_owned(), fields[fields.len() - 1].to_owned())
             })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
         assert_eq!(
             entries,

@@ -6,6 +6,16 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+/// What `--version` prints after the program's name, for `psc-exec` and
+/// `psc`: the version and the target triple the binary was built for
+/// (`0.1.0 (x86_64-unknown-linux-musl)`), from `build.rs`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("PSC_EXEC_TARGET"),
+    ")"
+);
+
 /// Resolve `SECRET` references from AWS Parameter Store, then exec COMMAND.
 ///
 /// Every environment variable whose value is `SECRET <reference>` is replaced
@@ -24,7 +34,7 @@ use clap::{Parser, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "psc-exec",
-    version,
+    version = VERSION,
     after_help = "Examples:
   DB_URL='SECRET prod.billing.db_url' psc-exec -- node server.js
   ENTRYPOINT [\"psc-exec\", \"--init\", \"--\"]             (Dockerfile: psc-exec is PID 1)

@@ -40,6 +40,7 @@ mod credentials;
 pub mod error;
 mod files;
 mod init;
+pub mod lambda;
 pub mod launch;
 mod paths;
 mod plan;

@@ -3,13 +3,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use psc_exec::cli::Cli;
 use psc_exec::error::{EXIT_FAILURE, report, usage_line};
 
 fn main() -> ExitCode {
     psc_exec::install_panic_hook("psc-exec", EXIT_FAILURE);
-    let cli = match Cli::try_parse() {
+    // Cli::try_parse, with Lambda's defaults when run as its exec wrapper.
+    let cli = match psc_exec::lambda::parse_cli() {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };

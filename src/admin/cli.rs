@@ -26,7 +26,7 @@ use crate::cli::OnMissing;
 #[derive(Debug, Parser)]
 #[command(
     name = "psc",
-    version,
+    version = crate::cli::VERSION,
     subcommand_required = true,
     arg_required_else_help = true,
     after_help = "Examples:

@@ -502,7 +502,12 @@ pub fn bin(name: &str) -> PathBuf {
 /// endpoint, dummy credentials and a region, and nothing of the developer's
 /// own AWS set-up (no profile files, no IMDS).
 pub fn cmd(name: &str, endpoint: &str) -> Command {
-    let mut command = Command::new(bin(name));
+    cmd_program(Command::new(bin(name)), endpoint)
+}
+
+/// `cmd`'s clean environment for another program (a release binary, the
+/// same under qemu, a container engine).
+pub fn cmd_program(mut command: Command, endpoint: &str) -> Command {
     command
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")

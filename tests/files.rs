@@ -87,6 +87,25 @@ fn unsafe_targets_are_refused_and_left_untouched() {
             .file_type()
             .is_symlink()
     );
+    // A refusal after an earlier file was written: that file goes too
+    // (A is written before KEY).
+    let out = run(cmd("psc-exec", &moto.endpoint())
+        .env("A", format!("SECRET_FILE {p}/k"))
+        .env("KEY", format!("SECRET_FILE {p}/k"))
+        .arg("--secrets-dir")
+        .arg(&secrets)
+        .args(["--", "true"]));
+    out.assert_code(125);
+    assert!(!secrets.join("A").exists(), "{out}");
+    let left: Vec<_> = std::fs::read_dir(&secrets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        [std::ffi::OsString::from("KEY")],
+        "only the planted link"
+    );
     // A world-writable directory.
     let open = dir.path().join("open");
     std::fs::create_dir(&open).unwrap();

@@ -31,6 +31,8 @@ fn every_dotenv_form_round_trips_through_a_path() {
     );
     let out = run(cmd("psc", &moto.endpoint())
         .env("PSC_LOG", "trace")
+        .env("LOG_SIGNABLE_BODY", "true")
+        .env("LOG_SENSITIVE_BODIES", "true")
         .args(["-vvv", "import-env", "--path", &format!("{p}/dev")])
         .arg(&file));
     out.assert_code(0);

@@ -102,13 +102,7 @@ pub fn rows(scan: &Scan, fetches: &Fetches, dir: &std::path::Path) -> Result<Vec
     // A template: one row per placeholder, `DB_URL{1}`, `DB_URL{2}`, ...
     for var in scan.templates() {
         for (i, reference) in var.template.references().enumerate() {
-            let value = match fetches.get(reference) {
-                None | Some(Fetch::Missing) => Err(VarFailure::Unresolved(Unresolved::NotFound)),
-                Some(Fetch::Failed(error)) => Err(VarFailure::Call(std::sync::Arc::clone(error))),
-                Some(Fetch::Found(fetched)) => {
-                    values::value_of(fetched, reference).map_err(VarFailure::Unresolved)
-                }
-            };
+            let value = values::reference_value(reference, fetches);
             rows.push(row_for(
                 &format!("{}{{{}}}", var.name, i + 1),
                 reference,

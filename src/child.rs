@@ -1,8 +1,9 @@
 //! The child: building its environment from the scan and the fetched
 //! values, and replacing this process with it.
 //!
-//! This is the only module that reads secret values, and only to copy them
-//! into the environment handed to `execve`.
+//! It reads values only to copy them into the environment handed to
+//! `execve` (and, with `--expand-args`, into the arguments); the values
+//! module is the other reader (see its doc for the whole list).
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -136,7 +137,7 @@ impl ChildEnv {
     /// # Errors
     /// A name this environment does not have.
     pub fn expand_args(&self, argv: &[OsString]) -> Result<Vec<OsString>, Error> {
-        crate::files::expand_args(argv, &self.entries)
+        expand_args(argv, &self.entries)
     }
 
     /// Refuse what `execve` would refuse for its size (E2BIG), so the error
@@ -501,6 +502,57 @@ fn interpreter_of(script: &std::path::Path) -> Option<String> {
         .then(|| interpreter.to_string_lossy().into_owned())
 }
 
+/// The value of `VAR=` in `entries` for `--expand-args`.
+fn lookup<'a>(entries: &'a [Vec<u8>], name: &str) -> Option<&'a [u8]> {
+    entries.iter().rev().find_map(|entry| {
+        let rest = entry.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
+        Some(&rest[..rest.len().saturating_sub(1)])
+    })
+}
+
+/// `${NAME}` in each argument but the first replaced from `entries`; `$${`
+/// is a literal `${`.
+///
+/// # Errors
+/// A name the environment does not have, or a `${` never closed.
+fn expand_args(argv: &[OsString], entries: &[Vec<u8>]) -> Result<Vec<OsString>, Error> {
+    let mut out = Vec::with_capacity(argv.len());
+    for (i, arg) in argv.iter().enumerate() {
+        if i == 0 {
+            out.push(arg.clone());
+            continue;
+        }
+        let bytes = arg.as_bytes();
+        let mut expanded = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        while at < bytes.len() {
+            if bytes[at..].starts_with(b"$${") {
+                expanded.extend_from_slice(b"${");
+                at += 3;
+            } else if bytes[at..].starts_with(b"${") {
+                let Some(end) = bytes[at + 2..].iter().position(|&b| b == b'}') else {
+                    return Err(Error::Usage(format!(
+                        "--expand-args: argument {i} has a '${{' never closed"
+                    )));
+                };
+                let name = String::from_utf8_lossy(&bytes[at + 2..at + 2 + end]).into_owned();
+                let value = lookup(entries, &name).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--expand-args: ${{{name}}} in argument {i}: no such variable"
+                    ))
+                })?;
+                expanded.extend_from_slice(value);
+                at += 2 + end + 1;
+            } else {
+                expanded.push(bytes[at]);
+                at += 1;
+            }
+        }
+        out.push(OsString::from_vec(expanded));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,5 +583,21 @@ mod tests {
             text,
             "too large; largest: BIG (2.9 KiB), SMALL (7 B), JUNK (4 B)"
         );
+    }
+
+    #[test]
+    fn arguments_expand_exact_names_only() {
+        let entries = vec![b"A=alpha\0".to_vec(), b"B=\0".to_vec()];
+        let argv: Vec<OsString> = ["${A}", "x${A}y", "$${A}", "$A", "${B}|"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let got = expand_args(&argv, &entries).unwrap();
+        assert_eq!(
+            got,
+            ["${A}", "xalphay", "${A}", "$A", "|"].map(OsString::from)
+        );
+        assert!(expand_args(&["c".into(), "${NOPE}".into()], &entries).is_err());
+        assert!(expand_args(&["c".into(), "${A".into()], &entries).is_err());
     }
 }

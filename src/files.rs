@@ -2,7 +2,6 @@
 //! child getting each file's path. This module writes values it is handed
 //! (it reads none) and removes what it wrote.
 
-use std::ffi::OsString;
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -234,58 +233,6 @@ pub fn parse_mode(text: &str) -> Result<u32, String> {
     }
 }
 
-/// The value of `VAR=` in `entries` for `--expand-args`.
-pub(crate) fn lookup<'a>(entries: &'a [Vec<u8>], name: &str) -> Option<&'a [u8]> {
-    entries.iter().rev().find_map(|entry| {
-        let rest = entry.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
-        Some(&rest[..rest.len().saturating_sub(1)])
-    })
-}
-
-/// `${NAME}` in each argument but the first replaced from `entries`; `$${`
-/// is a literal `${`.
-///
-/// # Errors
-/// A name the environment does not have, or a `${` never closed.
-pub(crate) fn expand_args(argv: &[OsString], entries: &[Vec<u8>]) -> Result<Vec<OsString>, Error> {
-    use std::os::unix::ffi::{OsStrExt, OsStringExt};
-    let mut out = Vec::with_capacity(argv.len());
-    for (i, arg) in argv.iter().enumerate() {
-        if i == 0 {
-            out.push(arg.clone());
-            continue;
-        }
-        let bytes = arg.as_bytes();
-        let mut expanded = Vec::with_capacity(bytes.len());
-        let mut at = 0;
-        while at < bytes.len() {
-            if bytes[at..].starts_with(b"$${") {
-                expanded.extend_from_slice(b"${");
-                at += 3;
-            } else if bytes[at..].starts_with(b"${") {
-                let Some(end) = bytes[at + 2..].iter().position(|&b| b == b'}') else {
-                    return Err(Error::Usage(format!(
-                        "--expand-args: argument {i} has a '${{' never closed"
-                    )));
-                };
-                let name = String::from_utf8_lossy(&bytes[at + 2..at + 2 + end]).into_owned();
-                let value = lookup(entries, &name).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "--expand-args: ${{{name}}} in argument {i}: no such variable"
-                    ))
-                })?;
-                expanded.extend_from_slice(value);
-                at += 2 + end + 1;
-            } else {
-                expanded.push(bytes[at]);
-                at += 1;
-            }
-        }
-        out.push(OsString::from_vec(expanded));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,21 +244,5 @@ mod tests {
         assert!(parse_mode("0644").is_err());
         assert_eq!(parse_owner("1000:1001"), Ok((1000, 1001)));
         assert!(parse_owner("app:app").is_err());
-    }
-
-    #[test]
-    fn arguments_expand_exact_names_only() {
-        let entries = vec![b"A=alpha\0".to_vec(), b"B=\0".to_vec()];
-        let argv: Vec<OsString> = ["${A}", "x${A}y", "$${A}", "$A", "${B}|"]
-            .iter()
-            .map(OsString::from)
-            .collect();
-        let got = expand_args(&argv, &entries).unwrap();
-        assert_eq!(
-            got,
-            ["${A}", "xalphay", "${A}", "$A", "|"].map(OsString::from)
-        );
-        assert!(expand_args(&["c".into(), "${NOPE}".into()], &entries).is_err());
-        assert!(expand_args(&["c".into(), "${A".into()], &entries).is_err());
     }
 }

@@ -18,16 +18,10 @@ use crate::secret::SecretValue;
 /// The value for one variable: the fetched value, or one key of it.
 ///
 /// # Errors
-/// Why the variable has no value: a missing parameter or key, or the failed
-/// call (recorded with `keep_going`).
+/// Why the variable has no value: a missing parameter or key, a NUL byte,
+/// or the failed call (recorded with `keep_going`).
 pub fn value_for(var: &SecretVar, fetches: &Fetches) -> Result<SecretValue, VarFailure> {
-    let value = match fetches.get(&var.reference) {
-        None | Some(Fetch::Missing) => return Err(VarFailure::Unresolved(Unresolved::NotFound)),
-        Some(Fetch::Failed(error)) => return Err(VarFailure::Call(Arc::clone(error))),
-        Some(Fetch::Found(fetched)) => {
-            value_of(fetched, &var.reference).map_err(VarFailure::Unresolved)?
-        }
-    };
+    let value = reference_value(&var.reference, fetches)?;
     // execve cannot pass it: caught here, so the launch and --check agree.
     if value.expose().contains('\0') {
         return Err(VarFailure::Unresolved(Unresolved::ContainsNul));
@@ -45,16 +39,8 @@ pub fn template_value(
     fetches: &Fetches,
 ) -> Result<SecretValue, (String, VarFailure)> {
     let value = var.template.render(|reference| {
-        let failed = |failure| (reference.as_str().to_owned(), failure);
-        match fetches.get(reference) {
-            None | Some(Fetch::Missing) => {
-                Err(failed(VarFailure::Unresolved(Unresolved::NotFound)))
-            }
-            Some(Fetch::Failed(error)) => Err(failed(VarFailure::Call(Arc::clone(error)))),
-            Some(Fetch::Found(fetched)) => {
-                value_of(fetched, reference).map_err(|r| failed(VarFailure::Unresolved(r)))
-            }
-        }
+        reference_value(reference, fetches)
+            .map_err(|failure| (reference.as_str().to_owned(), failure))
     })?;
     if value.expose().contains('\0') {
         return Err((
@@ -63,6 +49,24 @@ pub fn template_value(
         ));
     }
     Ok(value)
+}
+
+/// What one reference came to: its value (the whole parameter, or its
+/// `#key`), or why it has none. The one place a fetch outcome becomes a
+/// value; variables, templates and `--check`'s rows all go through it.
+///
+/// # Errors
+/// A missing parameter or key, or the failed call (recorded with
+/// `keep_going`).
+pub fn reference_value(
+    reference: &Reference,
+    fetches: &Fetches,
+) -> Result<SecretValue, VarFailure> {
+    match fetches.get(reference) {
+        None | Some(Fetch::Missing) => Err(VarFailure::Unresolved(Unresolved::NotFound)),
+        Some(Fetch::Failed(error)) => Err(VarFailure::Call(Arc::clone(error))),
+        Some(Fetch::Found(fetched)) => value_of(fetched, reference).map_err(VarFailure::Unresolved),
+    }
 }
 
 /// What `reference` takes of a fetched parameter: the whole value, or its

@@ -175,19 +175,11 @@ fn innermost(error: &(dyn StdError + 'static)) -> String {
 /// control characters escaped, at most 300 characters.
 fn shown(text: &str) -> String {
     const MAX: usize = 300;
-    let mut out = String::new();
-    for (i, c) in crate::error::one_line(text).chars().enumerate() {
-        if i == MAX {
-            out.push_str("...");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let line = crate::error::one_line(text);
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", crate::error::escape_controls(&line[..cut])),
+        None => crate::error::escape_controls(&line),
     }
-    out
 }
 
 #[cfg(test)]

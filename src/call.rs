@@ -63,19 +63,29 @@ pub fn client_for(config: &SdkConfig, region: Option<&str>) -> Client {
 }
 
 /// Exponential backoff with equal jitter: after failed attempt n, a pause
-/// between half and all of a ceiling of 500 ms x 2^(n-1), capped at 2.5 s.
+/// between half and all of a ceiling that doubles from a base, capped at
+/// 2.5 s. The base is 1 s when the call was throttled and 500 ms for other
+/// retryable failures (5xx, connection errors, timeouts), which are not a
+/// sign of contention; the AWS SDK for JavaScript v3 also retries
+/// throttling from a larger base (`THROTTLING_RETRY_DELAY_BASE = 500`
+/// against `DEFAULT_RETRY_DELAY_BASE = 100`, in
+/// `@aws-sdk/middleware-retry/src/constants.ts`).
 ///
-/// Tuned on the fleet benchmark (50, 100, 200 launches x 3 calls against
-/// 40 calls/s, bench/fleet.rs): the earlier full jitter under a 200 ms
-/// ceiling doubling to 5 s left the slowest of 50 launches at 1.5-2.5x the
-/// throttle floor, because a launch could sleep up to 5 s just as the
-/// throttle cleared. The lower cap bounds that tail; the half-ceiling
-/// minimum keeps a fleet's retries from coming back early, so it made
-/// fewer calls than before at each of those sizes (see the README).
-fn backoff(attempt: u32) -> Duration {
-    const BASE_MS: u64 = 500;
+/// Tuned on the fleet benchmark (50, 100, 200 launches x 3 calls against a
+/// token bucket of 40 calls/s, bench/fleet.rs) and a simulation of it
+/// (README, "A fleet starting at once"): a fleet that starts together is
+/// throttled together and retries in waves; the slowest launch ends with
+/// the last wave after the throttle clears, so the cap bounds the tail,
+/// the half-ceiling minimum keeps retries from coming back early, and the
+/// 1 s base for throttling spends fewer calls on the first waves.
+fn backoff(attempt: u32, class: &AwsFailure) -> Duration {
     const CAP_MS: u64 = 2_500;
-    let ceiling = BASE_MS
+    let base_ms: u64 = if *class == AwsFailure::Throttled {
+        1_000
+    } else {
+        500
+    };
+    let ceiling = base_ms
         .saturating_mul(1 << attempt.saturating_sub(1).min(16))
         .min(CAP_MS);
     Duration::from_millis(fastrand::u64(ceiling / 2..=ceiling))
@@ -134,7 +144,7 @@ where
             class = ?failure.class,
             "call failed"
         );
-        let pause = backoff(attempts);
+        let pause = backoff(attempts, &failure.class);
         let out_of_attempts = attempts >= settings.max_attempts;
         // Retry only if an attempt still has time to be answered after the
         // pause: one squeezed into the last instant (timers round up) could

@@ -70,7 +70,7 @@ impl FetchOptions {
     }
 }
 
-/// Fetch `references` and `paths` on a current-thread runtime that is gone
+/// Fetch `references` and `paths` on a runtime ([`crate::runtime_for`]) that is gone
 /// when this returns. With a `guard` (`--init`), a stop signal ends it at
 /// once (the splay included) with [`Error::Stopped`], and the runtime's
 /// threads get a moment to end, since the process lives on; otherwise
@@ -90,7 +90,10 @@ pub fn fetch(
 ) -> Result<Fetches, Error> {
     // SAFETY: the caller runs this before any other thread exists.
     unsafe { crate::aws::choose_ca_certificates(options.ca_bundle.as_deref())? };
-    let runtime = crate::runtime()?;
+    // One call per ten references, or pages of a path: known before the
+    // configuration is, so counted from the references alone.
+    let calls = references.len().div_ceil(10) + paths.len();
+    let runtime = crate::runtime_for(calls)?;
     let fetched = runtime.block_on(async {
         let settings = Settings {
             max_attempts: crate::aws::max_attempts(options.max_attempts)?,

@@ -134,7 +134,29 @@ pub fn install_panic_hook(program: &'static str, code: u8) {
 /// # Errors
 /// When the runtime cannot be built.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
+    runtime_for(1)
+}
+
+/// A tokio runtime for `calls` calls at once: [`runtime`] for one call;
+/// for more, worker threads up to the machine's CPUs (at most 4), since
+/// each call's TLS handshake and signing is CPU work that one thread
+/// would do in turn (the README's Performance section has the figures).
+///
+/// # Errors
+/// When the runtime cannot be built.
+pub fn runtime_for(calls: usize) -> Result<tokio::runtime::Runtime, Error> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(4)
+        .min(calls);
+    let mut builder = if workers > 1 {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers);
+        builder
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder
         .enable_all()
         .build()
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))

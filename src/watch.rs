@@ -352,7 +352,7 @@ pub fn start(
                     }
                 };
                 let changed = now.changed_since(&baseline);
-                if changed.is_empty() && now == baseline {
+                if now == baseline {
                     tracing::debug!("poll: no change");
                     continue;
                 }

@@ -453,3 +453,47 @@ fn a_denied_re_resolution_keeps_the_child_with_one_error_per_interval() {
     assert_eq!(watcher.terms(starts[0].0), 1, "only the final stop");
     assert!(!contains(stderr.as_bytes(), b"v2"));
 }
+
+/// A label moved to another version is a change (the version it points
+/// to is compared), and so is a new Secrets Manager value with
+/// `--watch-secretsmanager` (compared by digest).
+#[test]
+fn a_moved_label_and_a_new_secret_value_restart_the_child() {
+    require_moto!();
+    let moto = Moto::shared();
+    let p = prefix("label");
+    let name = format!("{p}/db");
+    moto.put(&name, "l1");
+    moto.put(&name, "l2");
+    moto.label(&name, 1, "live");
+    let id = format!("{}/sm", p.trim_start_matches('/'));
+    moto.create_secret(&id, "sm-first-a1");
+    let mut command = psc_exec(
+        &moto.endpoint(),
+        &["--watch", "1s", "--watch-secretsmanager"],
+    );
+    command
+        .env(
+            "VALUE",
+            format!("SECRET /aws/reference/secretsmanager/{id}"),
+        )
+        .env("ADDED", format!("SECRET {name}:live"));
+    let mut watcher = Watcher::start(command, 1);
+    watcher.wait_for("the child", |w| w.starts().len() == 1);
+    assert_eq!(watcher.starts()[0].1, "sm-first-a1 l1");
+    moto.label(&name, 2, "live");
+    watcher.wait_for("the second child", |w| w.starts().len() == 2);
+    assert_eq!(watcher.starts()[1].1, "sm-first-a1 l2");
+    moto.put_secret_value(&id, "sm-second-b2");
+    watcher.wait_for("the third child", |w| w.starts().len() == 3);
+    let starts = watcher.starts();
+    assert_eq!(starts[2].1, "sm-second-b2 l2");
+    assert_eq!(watcher.terms(starts[0].0), 1);
+    assert_eq!(watcher.terms(starts[1].0), 1);
+    assert_eq!(watcher.stop(), 0);
+    assert!(
+        !watcher.stderr().contains("sm-second-b2"),
+        "{}",
+        watcher.stderr()
+    );
+}

@@ -409,6 +409,14 @@ fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
     }
     let mut rows = check::rows(scan, &fetches, &dir)?;
     rows.extend(check::path_rows(&fetches, &path_vars)?);
+    let watched = cli
+        .watch
+        .map(|_| Watched::new(scan.references(), paths, cli.watch_secretsmanager));
+    if let Some(watched) = &watched {
+        for row in &mut rows {
+            row.watch = Some(watched.word_for(&row.reference, row.path.is_some()));
+        }
+    }
     // What the launch would refuse after resolving: an environment too
     // large for execve.
     let too_large = if check::failure_summary(&rows).is_none() {
@@ -430,9 +438,9 @@ fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
         Format::Table => check::table(&rows),
         Format::Json => check::json(&rows),
     };
-    if cli.watch.is_some() && cli.format == Format::Table {
-        // What --watch would poll, after the check's own table.
-        let watched = Watched::new(scan.references(), paths, cli.watch_secretsmanager);
+    if let Some(watched) = watched.filter(|_| cli.format == Format::Table) {
+        // What --watch would poll, after the check's own table (the JSON
+        // rows carry it in "watch").
         text.push('\n');
         text.push_str(&crate::aligned(
             ["WATCH", "REFERENCE", "COMPARED"],

@@ -119,6 +119,27 @@ impl Watched {
         batches + secrets + pages
     }
 
+    /// `--check --watch`'s word for a row of the check: `polled`, `pinned`
+    /// or `not polled`. A path's rows are polled with their path.
+    #[must_use]
+    pub fn word_for(&self, reference: &str, from_path: bool) -> &'static str {
+        if from_path {
+            return "polled";
+        }
+        let Ok(reference) = Reference::parse(reference) else {
+            return "not polled";
+        };
+        let name = reference.without_key().request_name().to_owned();
+        let has = |list: &[Reference]| list.iter().any(|r| r.request_name() == name);
+        if has(&self.polled) || has(&self.secrets) {
+            "polled"
+        } else if has(&self.pinned) {
+            "pinned"
+        } else {
+            "not polled"
+        }
+    }
+
     /// `--check --watch`'s rows: what, the reference or path, and why.
     #[must_use]
     pub fn rows(&self) -> Vec<[String; 3]> {
@@ -315,6 +336,12 @@ pub fn start(
     mut prepare: Prepare,
 ) -> Result<mpsc::Receiver<NextChild>, Error> {
     let (sender, receiver) = mpsc::channel();
+    if watched.is_empty() {
+        tracing::info!(
+            "--watch: nothing to poll (no reference, or each pinned to a version or a Secrets Manager one without --watch-secretsmanager)"
+        );
+        return Ok(receiver);
+    }
     let per_poll = watched.calls_per_poll(&baseline);
     let per_minute = per_poll as f64 * 60.0 / options.interval.as_secs_f64();
     tracing::info!(
@@ -331,10 +358,6 @@ pub fn start(
             "--watch {}: polling more often than every minute spends the account's shared Parameter Store throughput ({per_minute:.1} calls per minute for this process alone)",
             crate::error::duration_text(options.interval)
         ));
-    }
-    if watched.is_empty() {
-        tracing::info!("--watch: nothing to poll (every reference is pinned)");
-        return Ok(receiver);
     }
     std::thread::Builder::new()
         .name("watch".into())
@@ -457,6 +480,17 @@ mod tests {
         let with_secrets = Watched::new(&all, &paths, true);
         assert_eq!(with_secrets.calls_per_poll(&Versions::default()), 3);
         assert!(Watched::new(&refs(&["/x:1"]), &[], false).is_empty());
+        assert_eq!(watched.word_for("/app/a#key", false), "polled");
+        assert_eq!(watched.word_for("/app/b:3", false), "pinned");
+        assert_eq!(
+            watched.word_for("/aws/reference/secretsmanager/db", false),
+            "not polled"
+        );
+        assert_eq!(
+            with_secrets.word_for("/aws/reference/secretsmanager/db", false),
+            "polled"
+        );
+        assert_eq!(watched.word_for("/app/p/x", true), "polled");
     }
 
     #[test]

@@ -17,13 +17,15 @@ use nix::unistd::Pid;
 use support::fault::{AwsStore, FakeSsm, aws_error};
 use support::{Moto, Tripwire, cmd, contains, prefix, run};
 
-/// The child: records its start (after its trap is set) and each TERM;
-/// exits after `$STOP_AFTER` TERMs (0: never). Its `sleep` ignores TERM,
-/// so only the shell decides.
+/// The child: records its start (after its traps are set) and each TERM
+/// or INT; exits after `$STOP_AFTER` of them (0: never). Its `sleep`
+/// ignores both, so only the shell decides.
 const CHILD: &str = r#"
 log="$D/log"; n=0
-trap 'n=$((n+1)); echo "sig $$ TERM" >> "$log"; if [ "$STOP_AFTER" -gt 0 ] && [ "$n" -ge "$STOP_AFTER" ]; then kill -9 $s 2>/dev/null; exit 0; fi' TERM
-(trap '' TERM; exec sleep 1000) & s=$!
+got() { n=$((n+1)); echo "sig $$ $1" >> "$log"; if [ "$STOP_AFTER" -gt 0 ] && [ "$n" -ge "$STOP_AFTER" ]; then kill -9 $s 2>/dev/null; exit 0; fi; }
+trap 'got TERM' TERM
+trap 'got INT' INT
+(trap '' TERM INT; exec sleep 1000) & s=$!
 echo "start $$ ${VALUE-} ${F:+$(cat "$F")} ${ADDED-}" >> "$log"
 while kill -0 $s 2>/dev/null; do wait $s; done
 "#;
@@ -78,7 +80,12 @@ impl Watcher {
 
     /// How many TERMs `pid` recorded.
     fn terms(&self, pid: i32) -> usize {
-        let line = format!("sig {pid} TERM");
+        self.signals(pid, "TERM")
+    }
+
+    /// How many `signal`s `pid` recorded.
+    fn signals(&self, pid: i32, signal: &str) -> usize {
+        let line = format!("sig {pid} {signal}");
         self.log().lines().filter(|l| *l == line).count()
     }
 
@@ -211,6 +218,38 @@ fn check_watch_lists_polled_and_pinned_references() {
         ],
         "{out}"
     );
+    let out = run(cmd("psc-exec", &moto.endpoint())
+        .env("A", format!("SECRET {p}/a"))
+        .env("B", format!("SECRET {p}/b:1"))
+        .env("C", format!("SECRET {p}/b:live"))
+        .env("S", "SECRET /aws/reference/secretsmanager/nope")
+        .args(["--check", "--format", "json", "--watch", "5m", "--path"])
+        .arg(format!("{p}/dir")));
+    out.assert_code(125);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    let words: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["variable"].as_str().unwrap(),
+                r["watch"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "A polled",
+            "B pinned",
+            "C polled",
+            "S not polled",
+            "x polled"
+        ],
+        "{out}"
+    );
 }
 
 /// One restart, end to end: the new child has the new value (in its
@@ -298,13 +337,23 @@ fn a_new_version_restarts_the_child_with_it_and_values_stay_in_the_child() {
 }
 
 #[test]
-fn on_change_exit_stops_the_child_and_exits_75() {
+fn on_change_exit_stops_the_child_with_the_restart_signal_and_exits_75() {
     require_moto!();
     let moto = Moto::shared();
     let p = prefix("exit");
     let name = format!("{p}/db");
     moto.put(&name, "v1");
-    let mut command = psc_exec(&moto.endpoint(), &["--watch", "1s", "--on-change", "exit"]);
+    let mut command = psc_exec(
+        &moto.endpoint(),
+        &[
+            "--watch",
+            "1s",
+            "--on-change",
+            "exit",
+            "--restart-signal",
+            "INT",
+        ],
+    );
     command.env("VALUE", format!("SECRET {name}"));
     let mut watcher = Watcher::start(command, 1);
     watcher.wait_for("the child", |w| w.starts().len() == 1);
@@ -312,7 +361,12 @@ fn on_change_exit_stops_the_child_and_exits_75() {
     assert_eq!(watcher.exit_code(), 75, "{}", watcher.stderr());
     let starts = watcher.starts();
     assert_eq!(starts.len(), 1, "nothing new started");
-    assert_eq!(watcher.terms(starts[0].0), 1);
+    assert_eq!(
+        watcher.signals(starts[0].0, "INT"),
+        1,
+        "--restart-signal INT"
+    );
+    assert_eq!(watcher.terms(starts[0].0), 0);
 }
 
 #[test]
@@ -496,4 +550,71 @@ fn a_moved_label_and_a_new_secret_value_restart_the_child() {
         "{}",
         watcher.stderr()
     );
+}
+
+/// Every readable mapping of `pid`'s memory (root: psc-exec is undumpable).
+fn memory_of(pid: u32) -> Vec<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut all = Vec::new();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let range = fields.next().unwrap();
+        let perms = fields.next().unwrap();
+        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        let mut buffer = vec![0; usize::try_from(end - start).unwrap()];
+        if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut buffer).is_ok() {
+            all.extend_from_slice(&buffer);
+        }
+    }
+    all
+}
+
+/// After a poll (whose answer, on moto, holds the value in its fake
+/// ciphertext) and a restart, the supervisor's memory holds neither the old
+/// value nor the new one, nor a `#key` the child never got.
+#[test]
+fn the_watching_supervisor_keeps_no_value_across_a_restart() {
+    require_moto!();
+    if !support::root() {
+        return;
+    }
+    let moto = Moto::shared();
+    let p = prefix("memory");
+    let name = format!("{p}/db");
+    moto.put(
+        &name,
+        r#"{"user":"SENTINEL-wm-old-5b1","unsent":"SENTINEL-wm-unsent-0c4"}"#,
+    );
+    // 3 s: the memory is read well before the next poll, whose answer
+    // holds moto's fake ciphertext (the value itself) for a moment.
+    let mut command = psc_exec(&moto.endpoint(), &["--watch", "3s"]);
+    command.env("VALUE", format!("SECRET {name}#user"));
+    let mut watcher = Watcher::start(command, 1);
+    watcher.wait_for("the child", |w| w.starts().len() == 1);
+    moto.put(
+        &name,
+        r#"{"user":"SENTINEL-wm-new-e83","unsent":"SENTINEL-wm-unsent-0c4"}"#,
+    );
+    watcher.wait_for("the next child", |w| w.starts().len() == 2);
+    assert_eq!(watcher.starts()[1].1, "SENTINEL-wm-new-e83");
+    let memory = memory_of(watcher.child.id());
+    assert!(memory.len() > 100_000, "read {} bytes", memory.len());
+    for sentinel in [
+        "SENTINEL-wm-old-5b1",
+        "SENTINEL-wm-new-e83",
+        "SENTINEL-wm-unsent-0c4",
+    ] {
+        assert!(
+            !contains(&memory, sentinel.as_bytes()),
+            "{sentinel} is in the supervisor's memory"
+        );
+    }
+    assert_eq!(watcher.stop(), 0);
 }

@@ -194,7 +194,11 @@ pub struct Restarts {
 /// Wake the supervisor's loop (from the watch's thread): a SIGCHLD to
 /// this process, taken by the loop's `sigwait` like any other (every
 /// other thread has it blocked). The loop reaps on it and then looks for
-/// a next child; a SIGCHLD with nothing to reap is harmless.
+/// a next child; a SIGCHLD with nothing to reap is harmless. As PID 1 too:
+/// the kernel drops a signal to a namespace's init only when it is not
+/// blocked ("Blocked signals are never ignored", `sig_ignored` in
+/// kernel/signal.c), and it is blocked here (`tests/watch.rs` restarts a
+/// child under psc-exec as PID 1).
 pub fn wake() {
     // SAFETY: kill(2) on our own PID with a plain signal number.
     unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };

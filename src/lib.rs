@@ -19,9 +19,9 @@
 //! a path); [`check`], through [`values`], for a status (never shown); the
 //! [`child`] module, copying values into the environment handed to
 //! `execve`; psc's `get` and `decrypt-env`, whose job is to print one, and
-//! its `set`, `set-file` and `import-env`, which send one; [`watch`], with
-//! `--watch-secretsmanager` only, to digest a Secrets Manager value it
-//! compares (the digest is all it keeps). Every value
+//! its `set`, `set-file` and `import-env`, which send one. ([`watch`]
+//! compares versions, and Secrets Manager values by a digest [`values`]
+//! computes.) Every value
 //! lives in a [`secret::SecretValue`] (redacted `Debug`, no `Display`,
 //! wiped on drop).
 //!

@@ -11,14 +11,14 @@
 //! Store: they are polled only with `--watch-secretsmanager`, decrypted,
 //! and compared by a SHA-256 digest of the value.
 //!
-//! Values: this module reads none, with one exception: with
-//! `--watch-secretsmanager` it digests each Secrets Manager value
-//! ([`Versions::of`]) and keeps only the digest. Polls ask for no
-//! decryption and keep names and versions; the ciphertext (or a `String`
-//! parameter's plain value) that comes back with them stays in its
-//! [`crate::secret::SecretValue`], unread, and is dropped with the poll.
-//! The re-resolution is the launch's (`launch`), and its values go
-//! straight into the next child's environment.
+//! Values: this module reads none. Polls ask for no decryption and keep
+//! names and versions; the ciphertext (or a `String` parameter's plain
+//! value) that comes back with them stays in its
+//! [`crate::secret::SecretValue`], unread, and is dropped with the poll. A
+//! Secrets Manager value is kept only as the digest
+//! [`crate::values::digest`] computes. The re-resolution is the launch's
+//! (`launch`), and its values go straight into the next child's
+//! environment.
 //!
 //! Threads: the poll timer, the calls and the re-resolution run on a
 //! thread of their own (every signal blocked, inherited from the
@@ -224,15 +224,7 @@ impl Versions {
             .iter()
             .map(|r| {
                 let digest = match find(r) {
-                    // The one value this module reads: digested, not kept.
-                    Some(Fetch::Found(fetched)) => Some(
-                        ring::digest::digest(
-                            &ring::digest::SHA256,
-                            fetched.value().expose().as_bytes(),
-                        )
-                        .as_ref()
-                        .to_vec(),
-                    ),
+                    Some(Fetch::Found(fetched)) => Some(crate::values::digest(fetched)),
                     _ => None,
                 };
                 (r.request_name().to_owned(), digest)

@@ -618,3 +618,54 @@ fn the_watching_supervisor_keeps_no_value_across_a_restart() {
     }
     assert_eq!(watcher.stop(), 0);
 }
+
+/// psc-exec as PID 1 of a PID namespace (a container's place): the watch
+/// thread's wake-up (a SIGCHLD to itself) reaches the supervisor there too.
+#[test]
+fn a_restart_works_with_psc_exec_as_pid_1() {
+    require_moto!();
+    let unshare = require!(support::tool(
+        "unshare",
+        support::find_program("unshare"),
+        "apt-get install util-linux"
+    ));
+    let probe = Command::new(&unshare)
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .env_clear()
+        .output()
+        .expect("run unshare");
+    if !probe.status.success() {
+        support::skip("unshare --pid --fork fails here");
+        return;
+    }
+    let moto = Moto::shared();
+    let p = prefix("pid1");
+    let name = format!("{p}/db");
+    moto.put(&name, "v1");
+    let mut command = support::cmd_program(Command::new(&unshare), &moto.endpoint());
+    command
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(support::bin("psc-exec"))
+        .args(["--init", "--watch", "1s", "--"])
+        .env("VALUE", format!("SECRET {name}"));
+    let mut watcher = Watcher::start(command, 1);
+    watcher.wait_for("the child", |w| w.starts().len() == 1);
+    assert_eq!(watcher.starts()[0].1, "v1");
+    // psc-exec is unshare's child, and PID 1 in its namespace.
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", watcher.child.id()))
+            .unwrap();
+    let outer: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{outer}/status")).unwrap();
+    let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
+    assert_eq!(nspid.split_whitespace().last(), Some("1"), "{nspid}");
+    let old = watcher.starts()[0].0;
+    moto.put(&name, "v2");
+    watcher.wait_for("the next child", |w| w.starts().len() == 2);
+    assert_eq!(watcher.starts()[1].1, "v2");
+    assert_eq!(watcher.terms(old), 1);
+    // TERM to psc-exec, forwarded to the new child.
+    kill(Pid::from_raw(outer), Signal::SIGTERM).unwrap();
+    assert_eq!(watcher.exit_code(), 0, "{}", watcher.stderr());
+    assert_eq!(watcher.terms(watcher.starts()[1].0), 1);
+}

@@ -467,7 +467,9 @@ fn a_denied_re_resolution_keeps_the_child_with_one_error_per_interval() {
             store.answer(&call.names)
         }
     });
-    let mut command = psc_exec(&fake.endpoint(), &["--watch", "1s"]);
+    // 2 s: psc-exec is stopped long before the next poll, so no
+    // re-resolution is left between its call and its line.
+    let mut command = psc_exec(&fake.endpoint(), &["--watch", "2s"]);
     command.env("VALUE", "SECRET /app/db");
     let mut watcher = Watcher::start(command, 1);
     watcher.wait_for("the child", |w| w.starts().len() == 1);

@@ -8,11 +8,10 @@
 //! whenever a poll sees a change.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
-
-use std::ffi::OsString;
 
 use crate::check::{self, Format};
 use crate::child::{self, ChildEnv};

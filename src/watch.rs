@@ -509,10 +509,17 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_within_twenty_percent() {
+    fn jitter_stays_within_twenty_percent_and_splay_within_its_bound() {
+        let (mut low, mut high) = (Duration::MAX, Duration::ZERO);
         for _ in 0..1000 {
             let d = jittered(Duration::from_secs(10));
             assert!(d >= Duration::from_secs(8) && d <= Duration::from_secs(12));
+            low = low.min(d);
+            high = high.max(d);
+            assert!(splayed(Duration::from_millis(300)) <= Duration::from_millis(300));
         }
+        // Spread over the range, not stuck at one end.
+        assert!(low < Duration::from_secs(9) && high > Duration::from_secs(11));
+        assert_eq!(splayed(Duration::ZERO), Duration::ZERO);
     }
 }

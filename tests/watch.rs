@@ -671,3 +671,34 @@ fn a_restart_works_with_psc_exec_as_pid_1() {
     assert_eq!(watcher.exit_code(), 0, "{}", watcher.stderr());
     assert_eq!(watcher.terms(watcher.starts()[1].0), 1);
 }
+
+/// The polls run on their own thread: with a poll hanging on a stalled
+/// endpoint, a SIGTERM still reaches the child at once and psc-exec ends
+/// with its status.
+#[test]
+fn signals_are_answered_while_a_poll_hangs() {
+    let mut store = AwsStore::new();
+    store.put("/app/db", "v1");
+    let fake = FakeSsm::start(move |call| {
+        if call.with_decryption {
+            store.answer(&call.names)
+        } else {
+            support::fault::Action::Stall
+        }
+    });
+    let mut command = psc_exec(&fake.endpoint(), &["--watch", "1s"]);
+    command.env("VALUE", "SECRET /app/db");
+    let mut watcher = Watcher::start(command, 1);
+    watcher.wait_for("the child", |w| w.starts().len() == 1);
+    watcher.wait_for("a poll under way", |_| {
+        fake.recorded().iter().any(|c| !c.with_decryption)
+    });
+    let asked = Instant::now();
+    assert_eq!(watcher.stop(), 0, "{}", watcher.stderr());
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(watcher.terms(watcher.starts()[0].0), 1);
+}

@@ -188,7 +188,8 @@ where
     }
 }
 
-/// `GetParameters` for `names` (at most ten), decrypted, with retries.
+/// `GetParameters` for `names` (at most ten), decrypted unless
+/// `settings.with_decryption` is off (`--watch`'s polls), with retries.
 pub(crate) async fn get_parameters(
     client: &Client,
     names: &[String],
@@ -199,7 +200,7 @@ pub(crate) async fn get_parameters(
         client
             .get_parameters()
             .set_names(Some(names.to_vec()))
-            .with_decryption(true)
+            .with_decryption(settings.with_decryption)
             .send()
     })
     .await
@@ -210,8 +211,8 @@ pub(crate) async fn get_parameters(
 /// never stops.
 const MAX_PAGES: usize = 20_000;
 
-/// Every parameter under `path` (`GetParametersByPath`, decrypted, 10 a
-/// page), following `NextToken` to the end: a page may hold fewer than 10,
+/// Every parameter under `path` (`GetParametersByPath`, decrypted as
+/// [`get_parameters`], 10 a page), following `NextToken` to the end: a page may hold fewer than 10,
 /// even none, before the last. Each page is retried like any call, all of
 /// them within the one deadline. A token seen before, or more than
 /// [`MAX_PAGES`] pages, is an error, never a silently shorter list.
@@ -234,7 +235,7 @@ pub(crate) async fn get_parameters_by_path(
                 .get_parameters_by_path()
                 .path(path)
                 .recursive(recursive)
-                .with_decryption(true)
+                .with_decryption(settings.with_decryption)
                 .max_results(10)
                 .set_next_token(token.clone())
                 .send()

@@ -78,6 +78,8 @@ pub struct Row {
     pub path: Option<String>,
     /// The file it would be written to, for a `SECRET_FILE` variable.
     pub file: Option<String>,
+    /// With `--watch`: `polled`, `pinned` or `not polled`.
+    pub watch: Option<&'static str>,
 }
 
 /// The rows for every reference variable, sorted by variable.
@@ -147,6 +149,7 @@ fn row_for(
         status,
         path: None,
         file: None,
+        watch: None,
     })
 }
 
@@ -172,6 +175,7 @@ pub fn path_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> 
             },
             path: Some(var.path.clone()),
             file: None,
+            watch: None,
         })
         .collect();
     let empty_row = |path: &str, status| Row {
@@ -182,6 +186,7 @@ pub fn path_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> 
         status,
         path: Some(path.to_owned()),
         file: None,
+        watch: None,
     };
     rows.extend(
         vars.empty
@@ -241,7 +246,7 @@ pub fn json(rows: &[Row]) -> String {
     let rows: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {
-            serde_json::json!({
+            let mut value = serde_json::json!({
                 "variable": row.variable,
                 "reference": row.reference,
                 "type": row.kind,
@@ -250,7 +255,11 @@ pub fn json(rows: &[Row]) -> String {
                 "detail": row.status.detail(),
                 "path": row.path,
                 "file": row.file,
-            })
+            });
+            if let (Some(watch), Some(object)) = (row.watch, value.as_object_mut()) {
+                object.insert("watch".into(), watch.into());
+            }
+            value
         })
         .collect();
     let mut text = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into());
@@ -301,6 +310,7 @@ mod tests {
             status,
             path: None,
             file: None,
+            watch: None,
         }
     }
 

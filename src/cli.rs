@@ -31,7 +31,7 @@ pub const VERSION: &str = concat!(
 ///
 /// Exit status: 125 when psc-exec fails (nothing is started), 126 when
 /// COMMAND cannot be executed, 127 when it is not found, otherwise COMMAND's.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "psc-exec",
     version = VERSION,
@@ -162,6 +162,47 @@ pub struct Cli {
     #[arg(long, requires = "init", help_heading = "Process")]
     pub signal_group: bool,
 
+    /// With `--init`: every INTERVAL (+-20% jitter) ask Parameter Store
+    /// for the versions of everything resolved (`WithDecryption=false`: no
+    /// value, no KMS call); on a change resolve everything again and, if
+    /// that succeeds, act per `--on-change`. References pinned to a
+    /// version (`:3`) are never polled. Every poll spends calls from the
+    /// 40 per second an account and region share (see the README).
+    #[arg(long, env = "PSC_EXEC_WATCH", value_name = "INTERVAL", value_parser = parse_limit, help_heading = "Watch")]
+    pub watch: Option<Duration>,
+
+    /// With `--watch`, poll Secrets Manager references too (each poll is a
+    /// billed GetSecretValue; the value's SHA-256 digest is compared).
+    #[arg(long, requires = "watch", help_heading = "Watch")]
+    pub watch_secretsmanager: bool,
+
+    /// With `--watch`, what a change does: `restart` the child with the new
+    /// environment, or `exit` 75 (EX_TEMPFAIL) after stopping it, so the
+    /// orchestrator starts a fresh task.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "restart",
+        requires = "watch",
+        help_heading = "Watch"
+    )]
+    pub on_change: OnChange,
+
+    /// With `--watch`, the signal that stops the child on a change (to its
+    /// group with `--signal-group`): a name (`TERM`, `SIGINT`) or a number.
+    #[arg(long, default_value = "TERM", value_parser = parse_signal, value_name = "SIGNAL", requires = "watch", help_heading = "Watch")]
+    pub restart_signal: i32,
+
+    /// With `--watch`, how long the child has to exit after
+    /// `--restart-signal` before it gets SIGKILL.
+    #[arg(long, default_value = "30s", value_parser = parse_limit, value_name = "DURATION", requires = "watch", help_heading = "Watch")]
+    pub restart_timeout: Duration,
+
+    /// With `--watch`, wait a random time up to this long after a change
+    /// resolved before acting on it, so a fleet does not restart at once.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "watch", help_heading = "Watch")]
+    pub restart_splay: Option<Duration>,
+
     /// Resolve everything exactly as a launch would, print one row per
     /// reference variable (variable, reference, type, version, status: ok,
     /// missing, denied, bad key) and exit: 0 when every reference would
@@ -200,6 +241,38 @@ pub enum OnMissing {
     Keep,
     /// Remove the variable from the child's environment, with a warning.
     Unset,
+}
+
+/// What `--watch` does when a parameter changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnChange {
+    /// Stop the child and start it again with the new environment.
+    Restart,
+    /// Stop the child and exit 75 (EX_TEMPFAIL).
+    Exit,
+}
+
+/// A signal for `--restart-signal`: `TERM`, `SIGTERM` or `15`.
+///
+/// # Errors
+/// Not a signal this system knows, or one that cannot be sent (0).
+pub fn parse_signal(text: &str) -> Result<i32, String> {
+    use std::str::FromStr as _;
+    let wrong = || format!("{text}: not a signal (examples: TERM, SIGINT, 15)");
+    if let Ok(number) = text.parse::<i32>() {
+        return nix::sys::signal::Signal::try_from(number)
+            .map(|s| s as i32)
+            .map_err(|_| wrong());
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    nix::sys::signal::Signal::from_str(&name)
+        .map(|s| s as i32)
+        .map_err(|_| wrong())
 }
 
 /// The longest duration any option takes: far beyond any start-up, and
@@ -254,6 +327,16 @@ mod tests {
             Ok(Duration::ZERO),
             "--splay 0s: no splay"
         );
+    }
+
+    #[test]
+    fn restart_signals_by_name_or_number() {
+        assert_eq!(parse_signal("TERM"), Ok(15));
+        assert_eq!(parse_signal("sigint"), Ok(2));
+        assert_eq!(parse_signal("SIGUSR1"), Ok(10));
+        assert_eq!(parse_signal("9"), Ok(9));
+        assert!(parse_signal("0").is_err());
+        assert!(parse_signal("NOPE").is_err());
     }
 
     #[test]

@@ -71,8 +71,14 @@ impl Files {
         self.options.dir.join(var)
     }
 
-    /// Write every `(variable, value)`, or none: on any failure the files
-    /// written so far are removed. Returns each variable's path.
+    /// Write every `(variable, value)`: each into a temporary file beside
+    /// its target first, then, once all of them are written and synced,
+    /// each renamed over its target. A failure before the renames leaves
+    /// every target as it was (the temporaries are removed), so a
+    /// re-resolution under `--watch` that fails never touches the files
+    /// of the child still running; the launch removes what this run wrote
+    /// ([`Files::remove_all`]) when it fails. Returns each variable's
+    /// path.
     ///
     /// # Errors
     /// An unsafe directory, a file that exists and is not ours, a failed
@@ -87,32 +93,46 @@ impl Files {
                 .map(|(var, _)| (var.clone(), self.target(var)))
                 .collect());
         }
-        let result = self.write_each(values);
-        if result.is_err() {
-            self.remove_all();
-        }
-        result
-    }
-
-    fn write_each(
-        &mut self,
-        values: &[(String, SecretValue)],
-    ) -> Result<Vec<(String, PathBuf)>, Error> {
         let dir = self.options.dir.clone();
         prepare_directory(&dir)?;
-        let mut paths = Vec::with_capacity(values.len());
+        let mut temporaries = Vec::with_capacity(values.len());
+        let written = self.write_temporaries(&dir, values, &mut temporaries);
+        let renamed = written.and_then(|()| {
+            let mut paths = Vec::with_capacity(values.len());
+            for ((var, _), temporary) in values.iter().zip(&temporaries) {
+                let target = self.target(var);
+                std::fs::rename(temporary, &target).map_err(|e| write_failure(var, &dir, &e))?;
+                self.written.push(target.clone());
+                paths.push((var.clone(), target));
+            }
+            Ok(paths)
+        });
+        // Renamed ones are gone already; what is left failed or was not
+        // reached.
+        for temporary in &temporaries {
+            let _ = std::fs::remove_file(temporary);
+        }
+        let paths = renamed?;
+        if let Ok(dir) = std::fs::File::open(&dir) {
+            let _ = dir.sync_all();
+        }
+        tracing::debug!(files = paths.len(), dir = %dir.display(), "wrote the secret files");
+        Ok(paths)
+    }
+
+    /// Each value into its own new temporary file (`temporaries` gets each
+    /// path as soon as the file exists), written and synced.
+    fn write_temporaries(
+        &self,
+        dir: &Path,
+        values: &[(String, SecretValue)],
+        temporaries: &mut Vec<PathBuf>,
+    ) -> Result<(), Error> {
         for (var, value) in values {
             let target = self.target(var);
             self.check_target(var, &target)?;
             let temporary = dir.join(format!(".{var}.{}.tmp", std::process::id()));
-            self.written.push(temporary.clone());
-            let fail = |e: std::io::Error| {
-                Error::Other(format!(
-                    "cannot write the file of {var} in {}: {}",
-                    dir.display(),
-                    OsReason(&e)
-                ))
-            };
+            let fail = |e: std::io::Error| write_failure(var, dir, &e);
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -120,22 +140,14 @@ impl Files {
                 .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
                 .open(&temporary)
                 .map_err(fail)?;
+            temporaries.push(temporary);
             file.write_all(value.expose().as_bytes()).map_err(fail)?;
             if let Some((uid, gid)) = self.options.owner {
                 std::os::unix::fs::fchown(&file, Some(uid), Some(gid)).map_err(fail)?;
             }
             file.sync_all().map_err(fail)?;
-            drop(file);
-            std::fs::rename(&temporary, &target).map_err(fail)?;
-            self.written.pop();
-            self.written.push(target.clone());
-            paths.push((var.clone(), target));
         }
-        if let Ok(dir) = std::fs::File::open(&dir) {
-            let _ = dir.sync_all();
-        }
-        tracing::debug!(files = paths.len(), dir = %dir.display(), "wrote the secret files");
-        Ok(paths)
+        Ok(())
     }
 
     /// A target that exists must be ours from an earlier run: a regular
@@ -160,6 +172,14 @@ impl Files {
             let _ = std::fs::remove_file(&path);
         }
     }
+}
+
+fn write_failure(var: &str, dir: &Path, error: &std::io::Error) -> Error {
+    Error::Other(format!(
+        "cannot write the file of {var} in {}: {}",
+        dir.display(),
+        OsReason(error)
+    ))
 }
 
 /// This process's effective user.

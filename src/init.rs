@@ -9,9 +9,20 @@
 //! resets SIGPIPE but not an inherited mask (rust-lang/rust#101077), so
 //! `ChildEnv::command`'s `pre_exec` clears the mask. When not PID 1, psc-exec registers as a child subreaper so
 //! orphaned grandchildren are re-parented to it and reaped.
+//!
+//! With `--watch` ([`crate::watch`]) the child can be replaced: a thread
+//! of the watch sends the next child ([`NextChild`]) and wakes this loop
+//! with a SIGCHLD; the loop sends `--restart-signal`, waits for the child
+//! with `sigtimedwait` (SIGKILL after `--restart-timeout`), still
+//! forwarding every signal, then starts the next child (or exits 75 with
+//! `--on-change exit`). A stop signal meanwhile cancels the restart: the
+//! child is stopped and psc-exec exits 128+N. This module reads no value:
+//! the next child's environment arrives built.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::libc;
@@ -152,9 +163,50 @@ fn stop_signal_pending() -> Option<i32> {
         .find(|&signum| unsafe { libc::sigismember(&raw const pending, signum) } == 1)
 }
 
+/// `--on-change exit`'s status: EX_TEMPFAIL (sysexits.h), "try again
+/// later", so the orchestrator replaces the task.
+pub const EXIT_TEMPFAIL: u8 = 75;
+
+/// The child to start after a change: its environment, built, and its
+/// arguments.
+#[derive(Debug)]
+pub struct NextChild {
+    /// The environment (the new values).
+    pub env: ChildEnv,
+    /// The command, its `${NAME}`s expanded anew with `--expand-args`.
+    pub argv: Vec<OsString>,
+}
+
+/// `--watch`'s side of the supervisor: where the next children come from
+/// and how the running one is stopped.
+#[derive(Debug)]
+pub struct Restarts {
+    /// Each change that resolved again, in order.
+    pub next: mpsc::Receiver<NextChild>,
+    /// `--on-change exit`: stop the child and exit 75 instead.
+    pub exit: bool,
+    /// `--restart-signal`.
+    pub signal: i32,
+    /// `--restart-timeout`: then SIGKILL.
+    pub timeout: Duration,
+}
+
+/// Wake the supervisor's loop (from the watch's thread): a SIGCHLD to
+/// this process, taken by the loop's `sigwait` like any other (every
+/// other thread has it blocked). The loop reaps on it and then looks for
+/// a next child; a SIGCHLD with nothing to reap is harmless. As PID 1 too:
+/// the kernel drops a signal to a namespace's init only when it is not
+/// blocked ("Blocked signals are never ignored", `sig_ignored` in
+/// kernel/signal.c), and it is blocked here (`tests/watch.rs` restarts a
+/// child under psc-exec as PID 1).
+pub fn wake() {
+    // SAFETY: kill(2) on our own PID with a plain signal number.
+    unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
+}
+
 /// Start `argv` as a child with `env`, forward signals to it, reap every
 /// child, and return the main child's exit code (128+N when killed by
-/// signal N).
+/// signal N). With `restarts`, replace the child when a next one comes.
 ///
 /// # Errors
 /// The command cannot be started (126/127), or signal set-up failed (125).
@@ -164,10 +216,11 @@ pub fn run(
     signal_group: bool,
     guard: SignalGuard,
     mut files: Files,
+    restarts: Option<Restarts>,
 ) -> Result<u8, Error> {
     // The files are removed whatever happens next: the child gone, or
     // stopped before it started.
-    let result = supervise_child(argv, env, signal_group, &guard);
+    let result = supervise_child(argv, env, signal_group, &guard, restarts.as_ref());
     files.remove_all();
     result
 }
@@ -177,6 +230,7 @@ fn supervise_child(
     env: ChildEnv,
     signal_group: bool,
     guard: &SignalGuard,
+    restarts: Option<&Restarts>,
 ) -> Result<u8, Error> {
     if let Some(signum) = guard.stop_pending() {
         // Stopped while resolving: start nothing.
@@ -191,6 +245,13 @@ fn supervise_child(
         }
     }
 
+    let pid = spawn(argv, env)?;
+    tracing::debug!(pid = pid.as_raw(), signal_group, "started the child");
+    supervise(pid, &blocked, signal_group, restarts)
+}
+
+/// Start `argv` with `env` in a process group of its own.
+fn spawn(argv: &[OsString], env: ChildEnv) -> Result<Pid, Error> {
     let path = env.path();
     let mut command = env.command(argv, take_terminal);
     command.process_group(0);
@@ -199,9 +260,7 @@ fn supervise_child(
     // gone from here on: the values live only in the child.
     drop(command);
     let child = spawned.map_err(|e| child::exec_error(&argv[0], &e, path.as_deref()))?;
-    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
-    tracing::debug!(pid = pid.as_raw(), signal_group, "started the child");
-    supervise(pid, &blocked, signal_group)
+    Ok(Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX)))
 }
 
 /// In the child, before exec: like tini, the child's group gets the
@@ -218,42 +277,174 @@ fn take_terminal() -> std::io::Result<()> {
     Ok(())
 }
 
-fn supervise(pid: Pid, blocked: &SigSet, signal_group: bool) -> Result<u8, Error> {
-    loop {
-        let mut signum: libc::c_int = 0;
-        // SAFETY: `blocked` is a valid sigset and `signum` a valid out pointer.
-        let rc = unsafe { libc::sigwait(blocked.as_ref(), &raw mut signum) };
-        if rc != 0 {
-            if rc == libc::EINTR {
-                continue;
-            }
-            return Err(Error::Other(format!(
-                "sigwait failed: {}",
-                Errno::from_raw(rc)
-            )));
-        }
-        if signum == libc::SIGCHLD {
-            if let Some(code) = reap(pid)? {
-                return Ok(code);
-            }
-            continue;
-        }
-        let target = if signal_group {
+/// What comes after a child told to stop by `--watch`.
+enum After {
+    /// Start this one (`--on-change restart`).
+    Restart(NextChild),
+    /// Exit 75 (`--on-change exit`).
+    Exit,
+    /// A stop signal came meanwhile: exit 128+N.
+    Stop(i32),
+}
+
+/// A child being stopped by `--watch`.
+struct Stopping {
+    /// When it gets SIGKILL (`None`: it has had it).
+    kill_at: Option<Instant>,
+    after: After,
+}
+
+fn supervise(
+    mut pid: Pid,
+    blocked: &SigSet,
+    signal_group: bool,
+    restarts: Option<&Restarts>,
+) -> Result<u8, Error> {
+    let target = |pid: Pid| {
+        if signal_group {
             -pid.as_raw()
         } else {
             pid.as_raw()
+        }
+    };
+    let mut stopping: Option<Stopping> = None;
+    // A stop signal forwarded: no restart may follow it.
+    let mut stop_requested = false;
+    loop {
+        let kill_at = stopping.as_ref().and_then(|s| s.kill_at);
+        let Some(signum) = wait_signal(blocked, kill_at)? else {
+            // --restart-timeout is over and the child is still there.
+            child::warn(&format!(
+                "the child did not exit within --restart-timeout after {}: sending SIGKILL",
+                restarts.map_or_else(String::new, |r| signal_name(r.signal))
+            ));
+            send(target(pid), libc::SIGKILL);
+            if let Some(stopping) = &mut stopping {
+                stopping.kill_at = None;
+            }
+            continue;
         };
-        tracing::debug!(signal = signum, target, "forwarding");
-        // SAFETY: kill(2) with a plain pid and signal number.
-        let rc = unsafe { libc::kill(target, signum) };
-        if rc != 0 {
-            let errno = Errno::last();
-            // ESRCH: the child is already gone; its SIGCHLD is on the way.
-            if errno != Errno::ESRCH {
-                tracing::warn!(signal = signum, %errno, "cannot forward signal");
+        if signum == libc::SIGCHLD {
+            if let Some(code) = reap(pid)? {
+                match stopping.take() {
+                    None => return Ok(code),
+                    Some(Stopping { after, .. }) => match after {
+                        After::Stop(signum) => {
+                            return Ok(u8::try_from(128 + signum).unwrap_or(u8::MAX));
+                        }
+                        After::Exit => {
+                            tracing::info!("--on-change exit: the child is gone, exiting 75");
+                            return Ok(EXIT_TEMPFAIL);
+                        }
+                        After::Restart(next) => {
+                            pid = spawn(&next.argv, next.env)?;
+                            tracing::info!(pid = pid.as_raw(), "restarted the child");
+                        }
+                    },
+                }
+            }
+            if let Some(restarts) = restarts {
+                while let Ok(next) = restarts.next.try_recv() {
+                    if stop_requested {
+                        // Stopping for good: the new environment is dropped.
+                        continue;
+                    }
+                    match &mut stopping {
+                        // Already stopping it: the newest environment wins.
+                        Some(Stopping {
+                            after: after @ After::Restart(_),
+                            ..
+                        }) => *after = After::Restart(next),
+                        Some(_) => {}
+                        None => {
+                            tracing::info!(
+                                pid = pid.as_raw(),
+                                signal = restarts.signal,
+                                "a parameter changed: stopping the child"
+                            );
+                            send(target(pid), restarts.signal);
+                            stopping = Some(Stopping {
+                                kill_at: Some(Instant::now() + restarts.timeout),
+                                after: if restarts.exit {
+                                    After::Exit
+                                } else {
+                                    After::Restart(next)
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        if STOP.iter().any(|s| *s as i32 == signum) {
+            stop_requested = true;
+            if let Some(stopping) = &mut stopping {
+                // A restart under way becomes a stop: nothing new starts.
+                stopping.after = After::Stop(signum);
             }
         }
+        tracing::debug!(signal = signum, target = target(pid), "forwarding");
+        send(target(pid), signum);
     }
+}
+
+/// The next signal for this thread; `None` once `until` has passed.
+fn wait_signal(blocked: &SigSet, until: Option<Instant>) -> Result<Option<i32>, Error> {
+    loop {
+        let Some(until) = until else {
+            let mut signum: libc::c_int = 0;
+            // SAFETY: `blocked` is a valid sigset and `signum` a valid out pointer.
+            let rc = unsafe { libc::sigwait(blocked.as_ref(), &raw mut signum) };
+            match rc {
+                0 => return Ok(Some(signum)),
+                libc::EINTR => continue,
+                rc => {
+                    return Err(Error::Other(format!(
+                        "sigwait failed: {}",
+                        Errno::from_raw(rc)
+                    )));
+                }
+            }
+        };
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        let timeout = libc::timespec {
+            tv_sec: libc::time_t::try_from(left.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: libc::c_long::from(left.subsec_nanos().cast_signed()),
+        };
+        // SAFETY: a valid set, no info wanted, a valid timeout.
+        let signum = unsafe {
+            libc::sigtimedwait(blocked.as_ref(), std::ptr::null_mut(), &raw const timeout)
+        };
+        if signum > 0 {
+            return Ok(Some(signum));
+        }
+        match Errno::last() {
+            Errno::EAGAIN => return Ok(None),
+            Errno::EINTR => {}
+            errno => return Err(Error::Other(format!("sigtimedwait failed: {errno}"))),
+        }
+    }
+}
+
+/// kill(2) `target` (a PID, or a group when negative) with `signum`.
+fn send(target: i32, signum: i32) {
+    // SAFETY: kill(2) with a plain pid and signal number.
+    let rc = unsafe { libc::kill(target, signum) };
+    if rc != 0 {
+        let errno = Errno::last();
+        // ESRCH: the child is already gone; its SIGCHLD is on the way.
+        if errno != Errno::ESRCH {
+            tracing::warn!(signal = signum, %errno, "cannot forward signal");
+        }
+    }
+}
+
+fn signal_name(signum: i32) -> String {
+    Signal::try_from(signum).map_or_else(|_| format!("signal {signum}"), |s| s.as_str().to_owned())
 }
 
 /// Reap every exited child; the main child's exit code once it is gone.

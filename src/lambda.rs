@@ -10,9 +10,9 @@
 //!   itself (one line in the function's log, exit 125) is worth more than
 //!   Lambda's own "init timed out". A value given on the command line or in
 //!   `PSC_EXEC_TIMEOUT` / `PSC_EXEC_ATTEMPT_TIMEOUT` still wins.
-//! - `--init` is ignored with a warning: the runtime is not PID 1 of a
-//!   container, and staying its parent would only put a process between
-//!   Lambda and the runtime.
+//! - `--init` (and with it `--watch`) is ignored with a warning: the
+//!   runtime is not PID 1 of a container, and staying its parent would
+//!   only put a process between Lambda and the runtime.
 //! - Nothing else: COMMAND is the runtime's argv from its first element on,
 //!   passed byte for byte (clap's trailing arguments, as everywhere).
 //!
@@ -75,6 +75,12 @@ pub fn parse_from(
             cli.init = false;
             cli.signal_group = false;
         }
+        if cli.watch.is_some() {
+            crate::child::warn(&format!(
+                "--watch is ignored in AWS Lambda ({RUNTIME_API} is set): the runtime is exec'd, so nothing could restart it"
+            ));
+            cli.watch = None;
+        }
     }
     Ok(cli)
 }
@@ -117,6 +123,8 @@ mod tests {
     fn lambda_ignores_init() {
         let cli = parse(&["--init", "--signal-group", "node"], true);
         assert!(!cli.init && !cli.signal_group);
+        let cli = parse(&["--init", "--watch", "5m", "node"], true);
+        assert!(!cli.init && cli.watch.is_none());
         let cli = parse(&["--init", "--signal-group", "node"], false);
         assert!(cli.init && cli.signal_group);
     }

@@ -3,24 +3,28 @@
 //! and paths to fetched values, which psc's `get` and `decrypt-env` use too.
 //!
 //! Data flows one way: environment -> requests (scan, paths) -> calls
-//! (resolve) -> values -> child. This module reads no value itself.
+//! (resolve) -> values -> child. This module reads no value itself. With
+//! `--watch`, the same path runs again on the watch's thread ([`prepare`])
+//! whenever a poll sees a change.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::check::{self, Format};
 use crate::child::{self, ChildEnv};
-use crate::cli::{Cli, OnMissing};
+use crate::cli::{Cli, OnChange, OnMissing};
 use crate::error::{EXIT_FAILURE, Error, report};
 use crate::files::{FileOptions, Files};
-use crate::init::SignalGuard;
+use crate::init::{NextChild, Restarts, SignalGuard};
 use crate::paths::{self, PathRequest};
 use crate::reference::Reference;
 use crate::resolve::{self, Fetches, Settings};
 use crate::scan::{self, Scan, Var};
 use crate::values::{self, PathVars};
+use crate::watch::{self, Versions, WatchOptions, Watched};
 
 /// How to fetch: the command line's resolution options.
 #[derive(Debug, Clone)]
@@ -90,6 +94,17 @@ pub fn fetch(
 ) -> Result<Fetches, Error> {
     // SAFETY: the caller runs this before any other thread exists.
     unsafe { crate::aws::choose_ca_certificates(options.ca_bundle.as_deref())? };
+    fetch_again(references, paths, options, guard)
+}
+
+/// [`fetch`] once the CA certificates are chosen: `--watch`'s
+/// re-resolution, on its own thread while the supervisor runs.
+fn fetch_again(
+    references: &[Reference],
+    paths: &[PathRequest],
+    options: &FetchOptions,
+    guard: Option<&SignalGuard>,
+) -> Result<Fetches, Error> {
     // One call per ten references, or pages of a path: known before the
     // configuration is, so counted from the references alone.
     let calls = references.len().div_ceil(10) + paths.len();
@@ -143,6 +158,12 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
             "no command given (usage: psc-exec [OPTIONS] -- COMMAND [ARGS...])".into(),
         ));
     }
+    if cli.watch.is_some() && !cli.init && !cli.check {
+        return Err(Error::Usage(
+            "--watch needs --init: only a psc-exec that stays the command's parent can restart it"
+                .into(),
+        ));
+    }
     let paths = paths::requests(&cli.path, cli.recursive)?;
     let scan = scan::scan_environ(scan::environ()).map_err(Error::InvalidReferences)?;
     let remote = scan.has_secrets() || !paths.is_empty();
@@ -174,28 +195,20 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
     let mut files = Files::new(file_options(cli)?, false);
     // Before the runtime exists: its threads inherit the blocked mask.
     let guard = cli.init.then(SignalGuard::block).transpose()?;
-    let prepared = (|| {
-        let env = if remote {
-            let fetches = fetch_scan(cli, &scan, &paths, false, guard.as_ref())?;
-            let path_vars = path_vars(cli, &scan, &fetches)?;
-            ChildEnv::build(scan, &fetches, cli.on_missing, path_vars, &mut files)?
-        } else {
-            // Local development: no references, no AWS configuration, no network.
-            tracing::debug!("no references");
-            ChildEnv::unchanged(scan)
-        };
-        let argv = if cli.expand_args {
-            child::warn(
-                "--expand-args: the values in the arguments are visible to every user of the host (/proc/<pid>/cmdline)",
-            );
-            env.expand_args(&cli.command)?
-        } else {
-            cli.command.clone()
-        };
-        env.check_size(&argv)?;
-        Ok((env, argv))
-    })();
-    let (env, argv) = match prepared {
+    let watched = cli
+        .watch
+        .map(|_| Watched::new(scan.references(), &paths, cli.watch_secretsmanager));
+    // The watch resolves the same environment again: it keeps a copy.
+    let again = watched.as_ref().map(|_| scan.clone());
+    let prepared = prepare(
+        cli,
+        scan,
+        &paths,
+        &mut files,
+        watched.as_ref(),
+        &mut |refs| fetch_scan(cli, refs, &paths, false, guard.as_ref()),
+    );
+    let (env, argv, versions) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             // Nothing starts: nothing written stays behind.
@@ -204,13 +217,115 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         }
     };
     match guard {
-        Some(guard) => crate::init::run(&argv, env, cli.signal_group, guard, files),
+        Some(guard) => {
+            let restarts = match (watched, again) {
+                (Some(watched), Some(scan)) => {
+                    match start_watch(cli, scan, paths, watched, versions) {
+                        Ok(restarts) => Some(restarts),
+                        Err(error) => {
+                            files.remove_all();
+                            return Err(error);
+                        }
+                    }
+                }
+                _ => None,
+            };
+            crate::init::run(&argv, env, cli.signal_group, guard, files, restarts)
+        }
         None => {
             let error = child::exec(&argv, env);
             files.remove_all();
             Err(error)
         }
     }
+}
+
+/// The launch's way from the scan to the child's environment and
+/// arguments, with `fetch` making the calls: at start, and again on the
+/// watch's thread after a change. Also the versions `watched` polls, as
+/// fetched.
+fn prepare(
+    cli: &Cli,
+    scan: Scan,
+    paths: &[PathRequest],
+    files: &mut Files,
+    watched: Option<&Watched>,
+    fetch: &mut dyn FnMut(&Scan) -> Result<Fetches, Error>,
+) -> Result<(ChildEnv, Vec<OsString>, Versions), Error> {
+    let mut versions = Versions::default();
+    let env = if scan.has_secrets() || !paths.is_empty() {
+        let fetches = fetch(&scan)?;
+        if let Some(watched) = watched {
+            versions = Versions::of(watched, &[&fetches]);
+        }
+        let path_vars = path_vars(cli, &scan, &fetches)?;
+        ChildEnv::build(scan, &fetches, cli.on_missing, path_vars, files)?
+    } else {
+        // Local development: no references, no AWS configuration, no network.
+        tracing::debug!("no references");
+        ChildEnv::unchanged(scan)
+    };
+    let argv = if cli.expand_args {
+        child::warn(
+            "--expand-args: the values in the arguments are visible to every user of the host (/proc/<pid>/cmdline)",
+        );
+        env.expand_args(&cli.command)?
+    } else {
+        cli.command.clone()
+    };
+    env.check_size(&argv)?;
+    Ok((env, argv, versions))
+}
+
+/// `--watch`: start polling, with [`prepare`] (on a copy of the command
+/// line and scan, without `--splay`) to resolve again after a change.
+fn start_watch(
+    cli: &Cli,
+    scan: Scan,
+    paths: Vec<PathRequest>,
+    watched: Watched,
+    versions: Versions,
+) -> Result<Restarts, Error> {
+    let mut again = cli.clone();
+    again.splay = None;
+    let options = FetchOptions::from_cli(&again, false);
+    let poll_options = options.clone();
+    let file_options = file_options(cli)?;
+    let prepare: watch::Prepare = Box::new(move |watched: &Watched| {
+        // The same paths as the launch's files (the same variables): the
+        // supervisor removes them at the end.
+        let mut files = Files::new(file_options.clone(), false);
+        let (env, argv, versions) = prepare(
+            &again,
+            scan.clone(),
+            &paths,
+            &mut files,
+            Some(watched),
+            &mut |scan| {
+                let references: Vec<Reference> = scan.references().cloned().collect();
+                tracing::info!(references = references.len(), "resolving again");
+                fetch_again(&references, &paths, &options, None)
+            },
+        )?;
+        Ok((NextChild { env, argv }, versions))
+    });
+    let interval = cli.watch.unwrap_or(watch::LOW_INTERVAL);
+    let next = watch::start(
+        watched,
+        versions,
+        WatchOptions {
+            interval,
+            splay: cli.restart_splay,
+            fetch: poll_options,
+        },
+        prepare,
+    )?;
+    Ok(Restarts {
+        next,
+        exit: cli.on_change == OnChange::Exit,
+        signal: cli.restart_signal,
+        timeout: cli.restart_timeout,
+    })
 }
 
 /// `--secrets-dir`, `--file-mode` and `--file-owner`, checked.
@@ -296,6 +411,14 @@ fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
     }
     let mut rows = check::rows(scan, &fetches, &dir)?;
     rows.extend(check::path_rows(&fetches, &path_vars)?);
+    let watched = cli
+        .watch
+        .map(|_| Watched::new(scan.references(), paths, cli.watch_secretsmanager));
+    if let Some(watched) = &watched {
+        for row in &mut rows {
+            row.watch = Some(watched.word_for(&row.reference, row.path.is_some()));
+        }
+    }
     // What the launch would refuse after resolving: an environment too
     // large for execve.
     let too_large = if check::failure_summary(&rows).is_none() {
@@ -313,10 +436,19 @@ fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
         None
     };
     drop(fetches);
-    let text = match cli.format {
+    let mut text = match cli.format {
         Format::Table => check::table(&rows),
         Format::Json => check::json(&rows),
     };
+    if let Some(watched) = watched.filter(|_| cli.format == Format::Table) {
+        // What --watch would poll, after the check's own table (the JSON
+        // rows carry it in "watch").
+        text.push('\n');
+        text.push_str(&crate::aligned(
+            ["WATCH", "REFERENCE", "COMPARED"],
+            &watched.rows(),
+        ));
+    }
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_all(text.as_bytes())

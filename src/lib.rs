@@ -8,7 +8,8 @@
 //! them concurrently with retries ([`resolve`] over the private `call`
 //! module, answers matched back by the private `answer` module), turns what
 //! was fetched into values ([`values`]), builds the child's environment and
-//! replaces itself with the child ([`child`]), or supervises it ([`init`]).
+//! replaces itself with the child ([`child`]), or supervises it ([`init`]),
+//! restarting it when a poll sees a parameter change (`--watch`, [`watch`]).
 //!
 //! Data flows one way: environment -> requests -> calls -> answers ->
 //! values -> child. Parsing and planning never do I/O; calling never
@@ -18,7 +19,9 @@
 //! a path); [`check`], through [`values`], for a status (never shown); the
 //! [`child`] module, copying values into the environment handed to
 //! `execve`; psc's `get` and `decrypt-env`, whose job is to print one, and
-//! its `set`, `set-file` and `import-env`, which send one. Every value
+//! its `set`, `set-file` and `import-env`, which send one. ([`watch`]
+//! compares versions, and Secrets Manager values by a digest [`values`]
+//! computes.) Every value
 //! lives in a [`secret::SecretValue`] (redacted `Debug`, no `Display`,
 //! wiped on drop).
 //!
@@ -51,6 +54,7 @@ mod scan;
 mod secret;
 mod template;
 mod values;
+mod watch;
 
 pub use error::Error;
 pub use logging::{forbid_sensitive_logging, init_logging, log_filter, log_subscriber};

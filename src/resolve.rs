@@ -34,6 +34,9 @@ pub struct Settings {
     pub attempt_timeout: Duration,
     /// Record failed calls per reference instead of stopping at the first (`--check`).
     pub keep_going: bool,
+    /// Ask for decrypted values (`WithDecryption`): off only for
+    /// `--watch`'s polls, which want names and versions.
+    pub with_decryption: bool,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             timeout: Duration::from_secs(60),
             attempt_timeout: Duration::from_secs(5),
             keep_going: false,
+            with_decryption: true,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Values: turning what was fetched into what the child gets (the whole
-//! value, or one `#key` of a JSON object).
+//! value, or one `#key` of a JSON object), and into the digest
+//! `--watch-secretsmanager` compares ([`digest`]).
 //!
 //! Readers of a value in this crate, all of them: this module; `--check`
 //! (`check`, which asks this module for each variable's status and shows no
@@ -82,6 +83,15 @@ pub(crate) fn value_of(
         None => Ok(SecretValue::new(fetched.value().expose().to_owned())),
         Some(key) => extract_key(fetched.value(), key),
     }
+}
+
+/// The SHA-256 digest of a fetched value: `--watch-secretsmanager`
+/// compares a Secrets Manager value across polls by it, without keeping the
+/// value.
+pub(crate) fn digest(fetched: &Fetched) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, fetched.value().expose().as_bytes())
+        .as_ref()
+        .to_vec()
 }
 
 /// Why a variable has no value.

@@ -23,7 +23,7 @@ _psc__exec() {
 
     case "${cmd}" in
         psc__exec)
-            opts="-v -h -V --on-missing --timeout --max-attempts --attempt-timeout --splay --region --ca-bundle --path --recursive --path-names --secrets-dir --file-mode --file-owner --expand-args --init --signal-group --check --format --verbose --help --version"
+            opts="-v -h -V --on-missing --timeout --max-attempts --attempt-timeout --splay --region --ca-bundle --path --recursive --path-names --secrets-dir --file-mode --file-owner --expand-args --init --signal-group --watch --watch-secretsmanager --on-change --restart-signal --restart-timeout --restart-splay --check --format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -74,6 +74,26 @@ _psc__exec() {
                     return 0
                     ;;
                 --file-owner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-change)
+                    COMPREPLY=($(compgen -W "restart exit" -- "${cur}"))
+                    return 0
+                    ;;
+                --restart-signal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart-splay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

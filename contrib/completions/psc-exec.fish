@@ -13,12 +13,19 @@ upper\t'chamber\'s mapping: upper-case, `-` and `.` to `_` (`db-url` -> `DB_URL`
 complete -c psc-exec -l secrets-dir -d 'Directory for `SECRET_FILE` variables\' files (default: `$RUNTIME_DIRECTORY`, else `/run/psc-exec`). Created 0700 when missing; refused when it is a symlink, another user\'s, or writable by others' -r -F
 complete -c psc-exec -l file-mode -d 'Mode of the files: `0400` (default) or `0440`, nothing wider' -r
 complete -c psc-exec -l file-owner -d 'Owner of the files, `UID:GID` (root only), for images whose command drops privileges' -r
+complete -c psc-exec -l watch -d 'With `--init`: every INTERVAL (+-20% jitter) ask Parameter Store for the versions of everything resolved (`WithDecryption=false`: no value, no KMS call); on a change resolve everything again and, if that succeeds, act per `--on-change`. References pinned to a version (`:3`) are never polled. Every poll spends calls from the 40 per second an account and region share (see the README)' -r
+complete -c psc-exec -l on-change -d 'With `--watch`, what a change does: `restart` the child with the new environment, or `exit` 75 (EX_TEMPFAIL) after stopping it, so the orchestrator starts a fresh task' -r -f -a "restart\t'Stop the child and start it again with the new environment'
+exit\t'Stop the child and exit 75 (EX_TEMPFAIL)'"
+complete -c psc-exec -l restart-signal -d 'With `--watch`, the signal that stops the child on a change (to its group with `--signal-group`): a name (`TERM`, `SIGINT`) or a number' -r
+complete -c psc-exec -l restart-timeout -d 'With `--watch`, how long the child has to exit after `--restart-signal` before it gets SIGKILL' -r
+complete -c psc-exec -l restart-splay -d 'With `--watch`, wait a random time up to this long after a change resolved before acting on it, so a fleet does not restart at once' -r
 complete -c psc-exec -l format -d 'Output of `--check`: `table` or `json`' -r -f -a "table\t'Aligned columns for people'
 json\t'A JSON array of rows for pipelines'"
 complete -c psc-exec -l recursive -d 'With `--path`, every level below PATH too; deeper levels join with `_` (`/app/prod/db/url` -> `db_url`)'
 complete -c psc-exec -l expand-args -d 'Replace `${NAME}` in COMMAND\'s arguments (never the program) with the variable\'s final value; `$${` is a literal `${`. The values are then visible in `/proc/<pid>/cmdline` to every user of the host: prefer the environment or files'
 complete -c psc-exec -l init -d 'Run COMMAND as a child and stay as its parent, a correct PID 1 for containers (like tini): forward every signal to it, reap every process that exits (orphans included), and exit with its status (128+N when killed by signal N). Without it, psc-exec execs'
 complete -c psc-exec -l signal-group -d 'With `--init`, send forwarded signals to the child\'s whole process group instead of the child alone'
+complete -c psc-exec -l watch-secretsmanager -d 'With `--watch`, poll Secrets Manager references too (each poll is a billed GetSecretValue; the value\'s SHA-256 digest is compared)'
 complete -c psc-exec -l check -d 'Resolve everything exactly as a launch would, print one row per reference variable (variable, reference, type, version, status: ok, missing, denied, bad key) and exit: 0 when every reference would resolve, 125 otherwise. Never prints a value. COMMAND is optional and not run'
 complete -c psc-exec -s v -l verbose -d 'More logging on stderr: -v info, -vv debug, -vvv trace. `PSC_EXEC_LOG` (a tracing filter such as `debug`) wins over it. Logs name variables and parameters, never values'
 complete -c psc-exec -s h -l help -d 'Print help (see more with \'--help\')'

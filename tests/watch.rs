@@ -702,3 +702,45 @@ fn signals_are_answered_while_a_poll_hangs() {
     );
     assert_eq!(watcher.terms(watcher.starts()[0].0), 1);
 }
+
+/// A re-resolution whose files cannot all be written (here a target
+/// replaced by a symlink) leaves every file of the running child as it
+/// was: new values go to temporaries, renamed only when all are written.
+#[test]
+fn a_failed_file_write_on_a_change_keeps_the_running_childs_files() {
+    require_moto!();
+    let moto = Moto::shared();
+    let p = prefix("files");
+    let name = format!("{p}/db");
+    moto.put(&name, "old");
+    let secrets = tempfile::tempdir().unwrap();
+    let dir = secrets.path().join("s");
+    let mut command = cmd("psc-exec", &moto.endpoint());
+    command
+        .args(["--init", "--watch", "1s", "--secrets-dir"])
+        .arg(&dir)
+        .arg("--")
+        .env("VALUE", format!("SECRET {name}"))
+        // Written in this order: F first, then Z.
+        .env("F", format!("SECRET_FILE {name}"))
+        .env("Z", format!("SECRET_FILE {name}"));
+    let mut watcher = Watcher::start(command, 1);
+    watcher.wait_for("the child", |w| w.starts().len() == 1);
+    assert_eq!(watcher.starts()[0].1, "old old");
+    std::fs::remove_file(dir.join("Z")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", dir.join("Z")).unwrap();
+    moto.put(&name, "new");
+    watcher.wait_for("the refusal", |w| {
+        w.stderr().contains("refusing to replace")
+    });
+    assert_eq!(std::fs::read_to_string(dir.join("F")).unwrap(), "old");
+    assert_eq!(watcher.starts().len(), 1, "{}", watcher.stderr());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(watcher.stop(), 0, "{}", watcher.stderr());
+}

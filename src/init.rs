@@ -412,7 +412,10 @@ fn wait_signal(blocked: &SigSet, until: Option<Instant>) -> Result<Option<i32>, 
             return Ok(None);
         }
         let timeout = libc::timespec {
-            tv_sec: libc::time_t::try_from(left.as_secs()).unwrap_or(libc::time_t::MAX),
+            // Not `libc::time_t` by name: deprecated on musl (its width
+            // changed in musl 1.2.0). A wait is at most --restart-timeout,
+            // far below i32::MAX seconds.
+            tv_sec: left.as_secs().try_into().unwrap_or(i32::MAX.into()),
             tv_nsec: libc::c_long::from(left.subsec_nanos().cast_signed()),
         };
         // SAFETY: a valid set, no info wanted, a valid timeout.

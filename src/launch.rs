@@ -1,8 +1,9 @@
 //! The launch: from a parsed command line to the child (exec, or `--init`)
-//! or to `--check`'s report; and [`fetch`], the one way from references
-//! and paths to fetched values, which psc's `get` and `decrypt-env` use too.
+//! or to `--check`'s report; and [`fetch`], the one way from references,
+//! paths and baked entries to fetched values, which psc's `get` and
+//! `decrypt-env` use too.
 //!
-//! Data flows one way: environment -> requests (scan, paths) -> calls
+//! Data flows one way: environment -> requests (scan, paths, baked) -> calls
 //! (resolve) -> values -> child. This module reads no value itself.
 
 use std::collections::HashSet;
@@ -10,6 +11,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::baked::BakedEntry;
 use crate::check::{self, Format};
 use crate::child::{self, ChildEnv};
 use crate::cli::{Cli, OnMissing};
@@ -70,7 +72,7 @@ impl FetchOptions {
     }
 }
 
-/// Fetch `references` and `paths` on a current-thread runtime that is gone
+/// Fetch `references`, `paths` and `baked` entries on a current-thread runtime that is gone
 /// when this returns. With a `guard` (`--init`), a stop signal ends it at
 /// once (the splay included) with [`Error::Stopped`], and the runtime's
 /// threads get a moment to end, since the process lives on; otherwise
@@ -85,6 +87,7 @@ impl FetchOptions {
 pub fn fetch(
     references: &[Reference],
     paths: &[PathRequest],
+    baked: &[BakedEntry],
     options: &FetchOptions,
     guard: Option<&SignalGuard>,
 ) -> Result<Fetches, Error> {
@@ -106,7 +109,14 @@ pub fn fetch(
                 tracing::debug!(pause_ms = pause.as_millis(), "splay");
                 tokio::time::sleep(pause).await;
             }
-            resolve::resolve(references, paths, options.region.as_deref(), &settings).await
+            resolve::resolve(
+                references,
+                paths,
+                baked,
+                options.region.as_deref(),
+                &settings,
+            )
+            .await
         };
         match guard {
             Some(guard) => tokio::select! {
@@ -141,8 +151,12 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         ));
     }
     let paths = paths::requests(&cli.path, cli.recursive)?;
+    let baked = match &cli.baked {
+        Some(file) => crate::baked::load(file)?,
+        None => Vec::new(),
+    };
     let scan = scan::scan_environ(scan::environ()).map_err(Error::InvalidReferences)?;
-    let remote = scan.has_secrets() || !paths.is_empty();
+    let remote = scan.has_secrets() || !paths.is_empty() || !baked.is_empty();
     if remote {
         // Values will be in memory: no core dump, no ptrace by the same user.
         crate::forbid_core_dumps();
@@ -166,14 +180,14 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         ));
     }
     if cli.check {
-        return check(cli, &scan, &paths);
+        return check(cli, &scan, &paths, &baked);
     }
     let mut files = Files::new(file_options(cli)?, false);
     // Before the runtime exists: its threads inherit the blocked mask.
     let guard = cli.init.then(SignalGuard::block).transpose()?;
     let prepared = (|| {
         let env = if remote {
-            let fetches = fetch_scan(cli, &scan, &paths, false, guard.as_ref())?;
+            let fetches = fetch_scan(cli, &scan, &paths, &baked, false, guard.as_ref())?;
             let path_vars = path_vars(cli, &scan, &fetches)?;
             ChildEnv::build(scan, &fetches, cli.on_missing, path_vars, &mut files)?
         } else {
@@ -226,6 +240,7 @@ fn fetch_scan(
     cli: &Cli,
     scan: &Scan,
     paths: &[PathRequest],
+    baked: &[BakedEntry],
     keep_going: bool,
     guard: Option<&SignalGuard>,
 ) -> Result<Fetches, Error> {
@@ -234,18 +249,21 @@ fn fetch_scan(
         references = references.len(),
         names = ?scan.secret_names().collect::<Vec<_>>(),
         paths = ?paths.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+        baked = ?baked.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
         "resolving"
     );
     fetch(
         &references,
         paths,
+        baked,
         &FetchOptions::from_cli(cli, keep_going),
         guard,
     )
 }
 
-/// The variables of the paths, with the environment's names winning (a
-/// warning for each), and `--on-missing` for a path that held nothing.
+/// The variables of the paths and of the baked file, with the
+/// environment's names winning (a warning for each), a baked name winning
+/// over a path's, and `--on-missing` for a path that held nothing.
 fn path_vars(cli: &Cli, scan: &Scan, fetches: &Fetches) -> Result<PathVars, Error> {
     let taken: HashSet<&str> = scan
         .vars
@@ -257,13 +275,38 @@ fn path_vars(cli: &Cli, scan: &Scan, fetches: &Fetches) -> Result<PathVars, Erro
             Var::Bare(_) => None,
         })
         .collect();
-    let vars = values::path_vars(fetches, cli.path_names, &taken)?;
-    for var in vars.vars.iter().filter(|v| v.shadowed) {
+    let baked = values::baked_vars(fetches, &taken, !cli.check)?;
+    let baked_file = cli
+        .baked
+        .as_deref()
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
+    for var in baked.iter().filter(|v| v.shadowed) {
         child::warn(&format!(
-            "{} is set in the environment, which wins over {} (from --path {})",
-            var.name, var.parameter, var.path
+            "{} is set in the environment, which wins over the baked {} (--baked {baked_file})",
+            var.name, var.arn
         ));
     }
+    let baked_names: HashSet<String> = baked
+        .iter()
+        .filter(|v| !v.shadowed)
+        .map(|v| v.name.clone())
+        .collect();
+    let mut taken_by_paths = taken.clone();
+    taken_by_paths.extend(baked_names.iter().map(String::as_str));
+    let mut vars = values::path_vars(fetches, cli.path_names, &taken_by_paths)?;
+    for var in vars.vars.iter().filter(|v| v.shadowed) {
+        let winner = if baked_names.contains(&var.name) {
+            format!("--baked {baked_file} sets {}", var.name)
+        } else {
+            format!("{} is set in the environment", var.name)
+        };
+        child::warn(&format!(
+            "{winner}, which wins over {} (from --path {})",
+            var.parameter, var.path
+        ));
+    }
+    vars.baked = baked;
     if !vars.empty.is_empty() && !cli.check {
         let message = format!(
             "no parameter under --path {} (a typo, or IAM allows none)",
@@ -277,9 +320,9 @@ fn path_vars(cli: &Cli, scan: &Scan, fetches: &Fetches) -> Result<PathVars, Erro
     Ok(vars)
 }
 
-fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
-    let fetches = if scan.has_secrets() || !paths.is_empty() {
-        fetch_scan(cli, scan, paths, true, None)?
+fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest], baked: &[BakedEntry]) -> Result<u8, Error> {
+    let fetches = if scan.has_secrets() || !paths.is_empty() || !baked.is_empty() {
+        fetch_scan(cli, scan, paths, baked, true, None)?
     } else {
         Fetches::default()
     };
@@ -293,6 +336,7 @@ fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
     }
     let mut rows = check::rows(scan, &fetches, &dir)?;
     rows.extend(check::path_rows(&fetches, &path_vars)?);
+    rows.extend(check::baked_rows(&fetches, &path_vars)?);
     // What the launch would refuse after resolving: an environment too
     // large for execve.
     let too_large = if check::failure_summary(&rows).is_none() {

@@ -215,7 +215,17 @@ async fn call_baked(
             }),
         Err(Error::Aws {
             failure, detail, ..
-        }) => Err((failure, detail)),
+        }) => {
+            // KMS says no more than the code when the context does not
+            // match: say what it means here.
+            let detail = match &failure {
+                AwsFailure::Other(code) if code == "InvalidCiphertextException" => {
+                    format!("{detail} (the ciphertext was not made for this arn, or is damaged)")
+                }
+                _ => detail,
+            };
+            Err((failure, detail))
+        }
         Err(other) => Err((AwsFailure::Other("error".into()), other.to_string())),
     };
     (called.attempts, result)

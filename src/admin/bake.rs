@@ -4,7 +4,7 @@
 //! `index.js`, `writeSecretToFile`; the format is in `crate::baked`).
 //!
 //! Calls: `GetParameters` by 10 with `WithDecryption=false`, and
-//! `DescribeParameters` for the tier (see [`tiers`]). Nothing is ever
+//! `DescribeParameters` for the tier (see [`advanced`]). Nothing is ever
 //! decrypted: psc bake never holds a value. The file is written only when
 //! every lookup succeeded, atomically and mode 0600.
 

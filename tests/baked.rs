@@ -679,3 +679,137 @@ fn json_text(plaintext: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(plaintext)
     )
 }
+
+/// What the Serverless provider's `getParameter` stub answers: the
+/// parameter as `GetParameter` returns it with `WithDecryption=false`.
+fn get_parameter_answer(ssm: &KmsSsm, name: &str, version: i64) -> serde_json::Value {
+    serde_json::json!({
+        "Name": name.split(':').next().unwrap(),
+        "Type": "SecureString",
+        "Value": ssm.ciphertext(name.split(':').next().unwrap(), version),
+        "Version": version,
+        "ARN": arn(name.split(':').next().unwrap()),
+        "DataType": "text",
+    })
+}
+
+/// The plugin's own `index.js` (tests/fixtures/serverless-secret-baker),
+/// run by node with a stub provider: the file it writes is read by
+/// psc-exec, and `psc bake` writes the same bytes for the same secrets.
+#[test]
+fn the_plugins_own_code_and_bake_write_the_same_file() {
+    require_moto!();
+    let node = require!(support::tool(
+        "node",
+        support::find_program("node"),
+        "apt-get install nodejs"
+    ));
+    let moto = Moto::shared();
+    let ssm = KmsSsm::start(&moto.endpoint());
+    ssm.put_secure("MY_SECRET", "mine-ü");
+    ssm.put_secure("/a/custom/secret/path", "custom");
+    ssm.put_secure("/a/pinned", "pinned-1");
+    ssm.put_secure("/a/pinned", "pinned-2");
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serverless-secret-baker");
+    std::fs::copy(fixture.join("index.js"), dir.path().join("index.js")).unwrap();
+    // The one dependency the plugin loads: bluebird's promisifyAll and
+    // Promise, enough for writeSecretToFile.
+    let bluebird = dir.path().join("node_modules/bluebird");
+    std::fs::create_dir_all(&bluebird).unwrap();
+    std::fs::write(
+        bluebird.join("index.js"),
+        "const util = require('util');\n\
+         Promise.promisifyAll = (o) => { for (const k of Object.keys(o)) \
+         if (typeof o[k] === 'function' && !k.endsWith('Sync')) o[k + 'Async'] = util.promisify(o[k]); return o; };\n\
+         module.exports = Promise;\n",
+    )
+    .unwrap();
+    let answers = serde_json::json!({
+        "MY_SECRET": get_parameter_answer(&ssm, "MY_SECRET", 1),
+        "/a/custom/secret/path": get_parameter_answer(&ssm, "/a/custom/secret/path", 1),
+        "/a/pinned:1": get_parameter_answer(&ssm, "/a/pinned:1", 1),
+    });
+    // The plugin's README's mixed style: a bare name and {name, path}.
+    let config = serde_json::json!([
+        "MY_SECRET",
+        {"name": "CUSTOM_SECRET", "path": "/a/custom/secret/path"},
+        {"name": "PINNED", "path": "/a/pinned:1"},
+    ]);
+    let driver = r#"
+const Plugin = require('./index.js');
+const answers = JSON.parse(process.env.SSM_ANSWERS);
+const serverless = {
+  service: { custom: { secretBaker: JSON.parse(process.env.SECRET_BAKER) }, package: {} },
+  cli: { log() {} },
+  classes: { Error },
+  getProvider: () => ({
+    request: (service, method, params) => {
+      if (service !== 'SSM' || method !== 'getParameter' || params.WithDecryption !== false) {
+        throw new Error('unexpected call ' + method);
+      }
+      const found = answers[params.Name];
+      return found
+        ? Promise.resolve({ Parameter: found })
+        : Promise.reject(Object.assign(new Error('ParameterNotFound'), { statusCode: 400 }));
+    },
+  }),
+};
+new Plugin(serverless, {}).writeSecretToFile().then(
+  () => {},
+  (e) => { console.error(String(e)); process.exit(1); },
+);
+"#;
+    let output = Command::new(node)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("SSM_ANSWERS", answers.to_string())
+        .env("SECRET_BAKER", config.to_string())
+        .args(["-e", driver])
+        .output()
+        .expect("node");
+    assert!(
+        output.status.success(),
+        "node: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let written = std::fs::read_to_string(dir.path().join("secret-baker-secrets.json")).unwrap();
+    assert_eq!(
+        written,
+        plugin_file(&[
+            (
+                "MY_SECRET",
+                &ssm.ciphertext("MY_SECRET", 1),
+                &arn("MY_SECRET")
+            ),
+            (
+                "CUSTOM_SECRET",
+                &ssm.ciphertext("/a/custom/secret/path", 1),
+                &arn("/a/custom/secret/path")
+            ),
+            ("PINNED", &ssm.ciphertext("/a/pinned", 1), &arn("/a/pinned")),
+        ]),
+        "the plugin writes what plugin_file() models"
+    );
+
+    let env = launch_env(moto, &ssm, &dir.path().join("secret-baker-secrets.json"));
+    assert_eq!(value(&env, "MY_SECRET").unwrap(), "mine-ü".as_bytes());
+    assert_eq!(value(&env, "CUSTOM_SECRET").unwrap(), b"custom");
+    assert_eq!(value(&env, "PINNED").unwrap(), b"pinned-1");
+
+    let ours = dir.path().join("ours.json");
+    bake(
+        moto,
+        &ssm,
+        &ours,
+        &[
+            "MY_SECRET",
+            "CUSTOM_SECRET=/a/custom/secret/path",
+            "PINNED=/a/pinned:1",
+        ],
+    )
+    .assert_code(0);
+    assert_eq!(std::fs::read_to_string(&ours).unwrap(), written);
+}

@@ -148,13 +148,32 @@ fn a_selector_bakes_that_version() {
     ssm.label("/svc/key", 2, "live");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("baked.json");
+    // --from: the same forms, one per line, after the arguments.
+    let list = dir.path().join("secrets.list");
+    std::fs::write(
+        &list,
+        "# pinned\nLIVE=/svc/key:live\n\n  LATEST=/svc/key  \n",
+    )
+    .unwrap();
     bake(
         moto,
         &ssm,
         &out,
-        &["V1=/svc/key:1", "LIVE=/svc/key:live", "LATEST=/svc/key"],
+        &["V1=/svc/key:1", "--from", list.to_str().unwrap()],
     )
     .assert_code(0);
+    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+        &std::fs::read_to_string(&out).unwrap(),
+    )
+    .unwrap()
+    .keys()
+    .cloned()
+    .collect();
+    assert_eq!(
+        keys,
+        ["V1", "LIVE", "LATEST"],
+        "arguments first, then --from, in order"
+    );
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(file["V1"]["ciphertext"], ssm.ciphertext("/svc/key", 1));

@@ -618,12 +618,14 @@ fn kms_errors_are_retried_or_named_like_parameter_store_errors() {
     let file = dir.path().join("baked.json");
     std::fs::write(
         &file,
-        plugin_file(&[("A", "AQID", &arn("/svc/a")), ("B", "BAUG", &arn("/svc/b"))]),
+        plugin_file(&[("A", "AQID", &arn("/svc/a")), ("B", "BAUG", EU_ARN)]),
     )
     .unwrap();
     let tripwire = Tripwire::new();
     let launch = |kms: &FakeSsm, child: Vec<OsString>| {
+        // No region configured: each ARN names its own.
         run(cmd("psc-exec", &tripwire.endpoint())
+            .env_remove("AWS_REGION")
             .env("AWS_ENDPOINT_URL_KMS", kms.endpoint())
             .arg("--baked")
             .arg(&file)
@@ -653,10 +655,12 @@ fn kms_errors_are_retried_or_named_like_parameter_store_errors() {
     assert_eq!(result.stdout(), "ok\nok\n");
     assert_eq!(kms.calls(), 4, "two throttled, two answered");
     for call in kms.recorded() {
-        assert!(
-            call.region == "us-east-1",
-            "the ARN's region signs the call"
-        );
+        let expected = if call.body["EncryptionContext"]["PARAMETER_ARN"] == EU_ARN {
+            "eu-west-1"
+        } else {
+            "us-east-1"
+        };
+        assert_eq!(call.region, expected, "the ARN's region signs the call");
     }
 
     for (code, expected) in [
@@ -691,6 +695,9 @@ fn kms_errors_are_retried_or_named_like_parameter_store_errors() {
     }
     tripwire.assert_untouched();
 }
+
+/// A parameter in another region than the others.
+const EU_ARN: &str = "arn:aws:ssm:eu-west-1:123456789012:parameter/svc/b";
 
 fn json_text(plaintext: &str) -> String {
     format!(

@@ -7,9 +7,19 @@
 //! the run. Prints completion times (p50/p99/max), total calls and the floor
 //! ((successful calls - burst) / rate).
 //!
+//! With `FLEET_SOURCE=baked` the same fleet reads its values from a baked
+//! file (`--baked`, serverless-secret-baker's format) instead: one KMS
+//! `Decrypt` per reference and no Parameter Store call, against a KMS
+//! endpoint throttling at RATE Decrypt/s (default 5,500, KMS's request
+//! quota for symmetric cryptographic operations in most regions; burst 1 s
+//! of it). The endpoint answers each Decrypt with the ciphertext itself as
+//! the plaintext (the file's "ciphertexts" are the base64 of the values):
+//! what is measured is the launch, not the cryptography.
+//!
 //! Run: `cargo bench --bench fleet` (release build), or for a quick look
 //! `cargo bench --profile dev --bench fleet`. Environment: FLEET_PROCESSES
-//! (200), FLEET_REFERENCES (30), FLEET_RATE (40), FLEET_BURST (40),
+//! (200), FLEET_REFERENCES (30), FLEET_SOURCE (`ssm` or `baked`),
+//! FLEET_RATE (40; baked 5500), FLEET_BURST (40; baked the rate),
 //! PSC_EXEC_BIN (default: the binary cargo built).
 
 // The benchmark reports its progress on stderr.
@@ -24,7 +34,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fault::{AwsStore, FakeSsm, TokenBucket, throttled};
+use base64::Engine as _;
+use fault::{Action, AwsStore, FakeSsm, TokenBucket, throttled};
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -42,8 +53,13 @@ fn main() {
     }
     let processes = setting("FLEET_PROCESSES", 200);
     let references = setting("FLEET_REFERENCES", 30);
-    let rate = setting("FLEET_RATE", 40) as f64;
-    let burst = setting("FLEET_BURST", 40) as f64;
+    let baked = match std::env::var("FLEET_SOURCE").as_deref() {
+        Ok("baked") => true,
+        Ok("ssm") | Err(_) => false,
+        Ok(other) => panic!("FLEET_SOURCE is ssm or baked, not {other}"),
+    };
+    let rate = setting("FLEET_RATE", if baked { 5500 } else { 40 }) as f64;
+    let burst = setting("FLEET_BURST", if baked { rate as usize } else { 40 }) as f64;
     let binary =
         std::env::var("PSC_EXEC_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_psc-exec").to_owned());
 
@@ -53,10 +69,12 @@ fn main() {
     }
     let bucket = Arc::new(TokenBucket::new(rate, burst));
     let fake = FakeSsm::start(move |call| {
-        if bucket.take() {
-            store.answer(&call.names)
-        } else {
+        if !bucket.take() {
             throttled()
+        } else if baked {
+            decrypted(call)
+        } else {
+            store.answer(&call.names)
         }
     });
 
@@ -69,6 +87,17 @@ fn main() {
         .map(|i| format!(r#"[ "$P{i:03}" = value-{i:03} ] && "#))
         .collect::<String>()
         + "exit 0; exit 1";
+    // The baked file: "ciphertext" = base64 of the value (see the top).
+    let baked_file = dir.path().join("secret-baker-secrets.json");
+    let entries: Vec<String> = (0..references)
+        .map(|i| {
+            format!(
+                r#""P{i:03}":{{"ciphertext":"{}","arn":"arn:aws:ssm:us-east-1:123456789012:parameter/fleet/p{i:03}"}}"#,
+                base64::engine::general_purpose::STANDARD.encode(format!("value-{i:03}"))
+            )
+        })
+        .collect();
+    std::fs::write(&baked_file, format!("{{{}}}", entries.join(","))).expect("baked file");
     let mut children = Vec::with_capacity(processes);
     let spawning = Instant::now();
     for _ in 0..processes {
@@ -78,13 +107,17 @@ fn main() {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for i in 0..references {
-            command.env(format!("P{i:03}"), format!("SECRET /fleet/p{i:03}"));
-        }
         command
             .args(["-c", r#"read -r _ < "$GATE"; exec "$@""#, "sh"])
-            .arg(&binary)
-            .args(["--", "sh", "-c", &check]);
+            .arg(&binary);
+        if baked {
+            command.arg("--baked").arg(&baked_file);
+        } else {
+            for i in 0..references {
+                command.env(format!("P{i:03}"), format!("SECRET /fleet/p{i:03}"));
+            }
+        }
+        command.args(["--", "sh", "-c", &check]);
         children.push(command.spawn().expect("spawn psc-exec"));
     }
     let spawned = spawning.elapsed();
@@ -119,23 +152,37 @@ fn main() {
     }
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
-    let calls_each = references.div_ceil(10);
+    // GetParameters takes 10 names; Decrypt one ciphertext.
+    let calls_each = if baked {
+        references
+    } else {
+        references.div_ceil(10)
+    };
     // The throttle's floor: the burst is served at once, the rest at the
     // rate.
     let floor = Duration::from_secs_f64(((processes * calls_each) as f64 - burst).max(0.0) / rate);
     let max = *times.last().unwrap();
     println!(
-        "fleet: {processes} processes x {references} references ({calls_each} calls each), throttle {rate}/s (burst {burst})"
+        "fleet: {processes} processes x {references} {} ({calls_each} calls each), throttle {rate}/s (burst {burst})",
+        if baked {
+            "baked references (KMS Decrypt)"
+        } else {
+            "references (GetParameters)"
+        }
     );
     println!("  spawned (gated) in  {:>8.2?}", spawned);
     println!("  completion p50      {:>8.2?}", pct(0.50));
     println!("  completion p99      {:>8.2?}", pct(0.99));
     println!("  completion max      {:>8.2?}", max);
     println!("  floor ((calls - burst) / rate) {:>8.2?}", floor);
-    println!(
-        "  max / floor         {:>8.2} (target: at most 1.3)",
-        max.as_secs_f64() / floor.as_secs_f64()
-    );
+    if floor > Duration::ZERO {
+        println!(
+            "  max / floor         {:>8.2} (target: at most 1.3)",
+            max.as_secs_f64() / floor.as_secs_f64()
+        );
+    } else {
+        println!("  (every call fits in the burst: no throttle floor)");
+    }
     println!(
         "  total calls         {:>8} ({} needed, {} throttled)",
         fake.calls(),
@@ -148,5 +195,27 @@ fn main() {
     }
     if !failures.is_empty() {
         std::process::exit(1);
+    }
+}
+
+/// KMS `Decrypt` as the baked fleet needs it: the plaintext is the
+/// ciphertext blob itself; a request without the `PARAMETER_ARN` context
+/// is refused as KMS would (the context is part of the ciphertext).
+fn decrypted(call: &fault::Call) -> Action {
+    let blob = call.body["CiphertextBlob"].as_str().unwrap_or_default();
+    if call.target != "TrentService.Decrypt"
+        || call.body["EncryptionContext"]["PARAMETER_ARN"]
+            .as_str()
+            .is_none()
+    {
+        return fault::aws_error(400, "InvalidCiphertextException", "");
+    }
+    Action::Respond {
+        status: 200,
+        body: serde_json::json!({
+            "KeyId": "arn:aws:kms:us-east-1:123456789012:key/fleet",
+            "Plaintext": blob,
+        })
+        .to_string(),
     }
 }

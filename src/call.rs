@@ -1,4 +1,5 @@
-//! Calls: making requests to Parameter Store with retries, a per-attempt
+//! Calls: making requests to Parameter Store (and KMS, for baked
+//! ciphertexts) with retries, a per-attempt
 //! limit and an overall deadline, and sorting failures into classes. This
 //! module knows names, not references, and never touches the process; the
 //! bodies it receives hold values, which it hands on unread.
@@ -60,6 +61,18 @@ pub fn client_for(config: &SdkConfig, region: Option<&str>) -> Client {
         builder = builder.region(aws_config::Region::new(region.to_owned()));
     }
     Client::from_conf(builder.build())
+}
+
+/// A KMS client for `region` (a baked entry's, from its ARN), set up like
+/// [`client_for`]'s: the SDK's retries off, response bodies capped.
+#[must_use]
+pub fn kms_client_for(config: &SdkConfig, region: &str) -> aws_sdk_kms::Client {
+    let conf = aws_sdk_kms::config::Builder::from(config)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .interceptor(BodyCap)
+        .region(aws_config::Region::new(region.to_owned()))
+        .build();
+    aws_sdk_kms::Client::from_conf(conf)
 }
 
 /// Exponential backoff with equal jitter: after failed attempt n, a pause
@@ -204,6 +217,37 @@ pub(crate) async fn get_parameters(
             .send()
     })
     .await
+}
+
+/// KMS `Decrypt` of a baked entry's ciphertext under the encryption
+/// context Parameter Store used, `{"PARAMETER_ARN": arn}`, with retries.
+/// The plaintext is handed on unread.
+pub(crate) async fn decrypt(
+    client: &aws_sdk_kms::Client,
+    entry: &crate::baked::BakedEntry,
+    settings: &Settings,
+    deadline: Instant,
+) -> Attempted<zeroize::Zeroizing<Vec<u8>>> {
+    let names = [entry.name.clone()];
+    let called = with_retries("Decrypt", &names, settings, deadline, || {
+        client
+            .decrypt()
+            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(entry.ciphertext.clone()))
+            .encryption_context("PARAMETER_ARN", entry.arn.clone())
+            .send()
+    })
+    .await;
+    Attempted {
+        result: called.result.map(|output| {
+            zeroize::Zeroizing::new(
+                output
+                    .plaintext
+                    .map(aws_sdk_kms::primitives::Blob::into_inner)
+                    .unwrap_or_default(),
+            )
+        }),
+        attempts: called.attempts,
+    }
 }
 
 /// The most pages one path may take: 200,000 parameters at 10 a page, past

@@ -1,9 +1,9 @@
 //! `--check`: resolve exactly as a launch would and report, per reference
-//! variable, whether it would resolve. Never a value: not even a prefix or a
+//! variable (and path and baked variable), whether it would resolve. Never a value: not even a prefix or a
 //! length.
 
 use crate::error::{AwsFailure, Error, Unresolved};
-use crate::resolve::{Fetch, Fetches, PathFetch};
+use crate::resolve::{BakedFetch, Fetch, Fetches, PathFetch};
 use crate::scan::Scan;
 use crate::values::PathVars;
 use crate::values::{self, VarFailure};
@@ -30,8 +30,12 @@ pub enum Status {
     BadKey(Unresolved),
     /// The value cannot be an environment variable (a NUL byte).
     BadValue,
-    /// A `--path` variable the environment sets itself: it wins.
+    /// A `--path` or baked variable the environment sets itself: it wins.
     Shadowed,
+    /// A baked ciphertext KMS would not decrypt (its error code: an edited
+    /// `arn`, a damaged ciphertext, a disabled key), or whose value is not
+    /// UTF-8.
+    Undecryptable(String),
 }
 
 impl Status {
@@ -45,6 +49,7 @@ impl Status {
             Self::BadKey(_) => "bad key",
             Self::BadValue => "bad value",
             Self::Shadowed => "shadowed",
+            Self::Undecryptable(_) => "cannot decrypt",
         }
     }
 
@@ -56,6 +61,7 @@ impl Status {
             }
             Self::BadValue => Some("contains a NUL byte".into()),
             Self::Shadowed => Some("set in the environment, which wins".into()),
+            Self::Undecryptable(detail) => Some(detail.clone()),
             _ => None,
         }
     }
@@ -80,6 +86,8 @@ pub struct Row {
     pub file: Option<String>,
     /// With `--watch`: `polled`, `pinned` or `not polled`.
     pub watch: Option<&'static str>,
+    /// Whether it is a baked variable (`--baked`).
+    pub baked: bool,
 }
 
 /// The rows for every reference variable, sorted by variable.
@@ -150,6 +158,7 @@ fn row_for(
         path: None,
         file: None,
         watch: None,
+        baked: false,
     })
 }
 
@@ -176,6 +185,7 @@ pub fn path_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> 
             path: Some(var.path.clone()),
             file: None,
             watch: None,
+            baked: false,
         })
         .collect();
     let empty_row = |path: &str, status| Row {
@@ -187,6 +197,7 @@ pub fn path_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> 
         path: Some(path.to_owned()),
         file: None,
         watch: None,
+        baked: false,
     };
     rows.extend(
         vars.empty
@@ -207,6 +218,55 @@ pub fn path_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> 
     Ok(rows)
 }
 
+/// The rows of a baked file, after the paths': one per entry, its
+/// reference the parameter's ARN as baked. Never a value.
+///
+/// # Errors
+/// A Decrypt that failed for a reason other than the entry itself
+/// (throttling, network, credentials): the check could not be made.
+pub fn baked_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error> {
+    let mut rows = Vec::new();
+    for (entry, fetch) in fetches.baked() {
+        let status = match fetch {
+            BakedFetch::Found(value) if !values::baked_value_usable(value) => Status::BadValue,
+            BakedFetch::Found(_) => {
+                if vars
+                    .baked
+                    .iter()
+                    .any(|v| v.name == entry.name && v.shadowed)
+                {
+                    Status::Shadowed
+                } else {
+                    Status::Ok
+                }
+            }
+            BakedFetch::Failed(AwsFailure::AccessDenied | AwsFailure::Kms, _) => Status::Denied,
+            BakedFetch::Failed(
+                AwsFailure::Other(_) | AwsFailure::BadResponse | AwsFailure::NotFound,
+                detail,
+            ) => Status::Undecryptable(detail.clone()),
+            BakedFetch::Failed(_, detail) => {
+                return Err(Error::Other(format!(
+                    "cannot decrypt baked {} (kms:Decrypt): {detail}",
+                    entry.name
+                )));
+            }
+        };
+        rows.push(Row {
+            variable: entry.name.clone(),
+            reference: entry.arn.clone(),
+            kind: None,
+            version: None,
+            status,
+            path: None,
+            file: None,
+            watch: None,
+            baked: true,
+        });
+    }
+    Ok(rows)
+}
+
 /// Aligned columns with a header.
 #[must_use]
 pub fn table(rows: &[Row]) -> String {
@@ -219,6 +279,9 @@ pub fn table(rows: &[Row]) -> String {
             }
             if let Some(file) = &row.file {
                 details.push(format!("file {file}"));
+            }
+            if row.baked {
+                details.push("baked".into());
             }
             let status = if details.is_empty() {
                 row.status.word().to_owned()
@@ -255,6 +318,7 @@ pub fn json(rows: &[Row]) -> String {
                 "detail": row.status.detail(),
                 "path": row.path,
                 "file": row.file,
+                "baked": row.baked,
             });
             if let (Some(watch), Some(object)) = (row.watch, value.as_object_mut()) {
                 object.insert("watch".into(), watch.into());
@@ -311,6 +375,7 @@ mod tests {
             path: None,
             file: None,
             watch: None,
+            baked: false,
         }
     }
 

@@ -79,7 +79,8 @@ impl ChildEnv {
     }
 
     /// Put each fetched value in place of its reference, then add the
-    /// variables of the paths the environment does not set itself.
+    /// variables of the paths (and of a baked file) the environment does
+    /// not set itself.
     ///
     /// # Errors
     /// As [`resolve_vars`].
@@ -125,6 +126,15 @@ impl ChildEnv {
         entries.extend(
             paths
                 .vars
+                .iter()
+                .filter(|var| !var.shadowed)
+                .map(|var| entry(var.name.as_bytes(), var.value().expose().as_bytes())),
+        );
+        // The baked file's, after the paths': a name both set takes the
+        // baked value (the launch marks that path variable shadowed).
+        entries.extend(
+            paths
+                .baked
                 .iter()
                 .filter(|var| !var.shadowed)
                 .map(|var| entry(var.name.as_bytes(), var.value().expose().as_bytes())),

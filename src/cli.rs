@@ -40,6 +40,7 @@ pub const VERSION: &str = concat!(
   ENTRYPOINT [\"psc-exec\", \"--init\", \"--\"]             (Dockerfile: psc-exec is PID 1)
   ExecStart=/usr/local/bin/psc-exec -- /srv/app/bin/server (systemd)
   PSC_EXEC_PATH=/app/common,/app/prod psc-exec -- node server.js (every parameter under both paths)
+  psc-exec --baked secret-baker-secrets.json -- node server.js (values baked at deploy: KMS only)
   psc-exec --on-missing keep -- ./run-tests              (tolerate missing parameters)
   psc-exec --check --format json                         (deploy pipeline: would every reference resolve?)"
 )]
@@ -121,6 +122,21 @@ pub struct Cli {
     /// (chamber's: upper-case, `-` and `.` to `_`).
     #[arg(long, value_enum, default_value = "keep", help_heading = "Paths")]
     pub path_names: crate::paths::PathNames,
+
+    /// Decrypt every entry of FILE into the environment: a
+    /// serverless-secret-baker file (`secret-baker-secrets.json`, as `psc
+    /// bake` writes it), `{"NAME":{"ciphertext":..,"arn":..}}`. Each is one
+    /// KMS Decrypt under the context `{"PARAMETER_ARN": arn}` in the ARN's
+    /// region; no Parameter Store call. The values are those baked at
+    /// deploy. A variable already in the environment wins (with a
+    /// warning); a baked variable wins over a `--path` one.
+    #[arg(
+        long,
+        env = "PSC_EXEC_BAKED",
+        value_name = "FILE",
+        help_heading = "Baked"
+    )]
+    pub baked: Option<std::path::PathBuf>,
 
     /// Directory for `SECRET_FILE` variables' files (default:
     /// `$RUNTIME_DIRECTORY`, else `/run/psc-exec`). Created 0700 when

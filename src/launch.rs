@@ -1,8 +1,9 @@
 //! The launch: from a parsed command line to the child (exec, or `--init`)
-//! or to `--check`'s report; and [`fetch`], the one way from references
-//! and paths to fetched values, which psc's `get` and `decrypt-env` use too.
+//! or to `--check`'s report; and [`fetch`], the one way from references,
+//! paths and baked entries to fetched values, which psc's `get` and
+//! `decrypt-env` use too.
 //!
-//! Data flows one way: environment -> requests (scan, paths) -> calls
+//! Data flows one way: environment -> requests (scan, paths, baked) -> calls
 //! (resolve) -> values -> child. This module reads no value itself. With
 //! `--watch`, the same path runs again on the watch's thread ([`prepare`])
 //! whenever a poll sees a change.
@@ -13,6 +14,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::baked::BakedEntry;
 use crate::check::{self, Format};
 use crate::child::{self, ChildEnv};
 use crate::cli::{Cli, OnChange, OnMissing};
@@ -74,7 +76,8 @@ impl FetchOptions {
     }
 }
 
-/// Fetch `references` and `paths` on a runtime ([`crate::runtime_for`]) that is gone
+/// Fetch `references`, `paths` and `baked` entries on a runtime
+/// ([`crate::runtime_for`]) that is gone
 /// when this returns. With a `guard` (`--init`), a stop signal ends it at
 /// once (the splay included) with [`Error::Stopped`], and the runtime's
 /// threads get a moment to end, since the process lives on; otherwise
@@ -89,12 +92,13 @@ impl FetchOptions {
 pub fn fetch(
     references: &[Reference],
     paths: &[PathRequest],
+    baked: &[BakedEntry],
     options: &FetchOptions,
     guard: Option<&SignalGuard>,
 ) -> Result<Fetches, Error> {
     // SAFETY: the caller runs this before any other thread exists.
     unsafe { crate::aws::choose_ca_certificates(options.ca_bundle.as_deref())? };
-    fetch_again(references, paths, options, guard)
+    fetch_again(references, paths, baked, options, guard)
 }
 
 /// [`fetch`] once the CA certificates are chosen: `--watch`'s
@@ -102,12 +106,14 @@ pub fn fetch(
 fn fetch_again(
     references: &[Reference],
     paths: &[PathRequest],
+    baked: &[BakedEntry],
     options: &FetchOptions,
     guard: Option<&SignalGuard>,
 ) -> Result<Fetches, Error> {
-    // One call per ten references, or pages of a path: known before the
-    // configuration is, so counted from the references alone.
-    let calls = references.len().div_ceil(10) + paths.len();
+    // One call per ten references, per baked entry, or pages of a path:
+    // known before the configuration is, so counted from the requests
+    // alone.
+    let calls = references.len().div_ceil(10) + paths.len() + baked.len();
     let runtime = crate::runtime_for(calls)?;
     let fetched = runtime.block_on(async {
         let settings = Settings {
@@ -124,7 +130,14 @@ fn fetch_again(
                 tracing::debug!(pause_ms = pause.as_millis(), "splay");
                 tokio::time::sleep(pause).await;
             }
-            resolve::resolve(references, paths, options.region.as_deref(), &settings).await
+            resolve::resolve(
+                references,
+                paths,
+                baked,
+                options.region.as_deref(),
+                &settings,
+            )
+            .await
         };
         match guard {
             Some(guard) => tokio::select! {
@@ -165,8 +178,12 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         ));
     }
     let paths = paths::requests(&cli.path, cli.recursive)?;
+    let baked = match &cli.baked {
+        Some(file) => crate::baked::load(file)?,
+        None => Vec::new(),
+    };
     let scan = scan::scan_environ(scan::environ()).map_err(Error::InvalidReferences)?;
-    let remote = scan.has_secrets() || !paths.is_empty();
+    let remote = scan.has_secrets() || !paths.is_empty() || !baked.is_empty();
     if remote {
         // Values will be in memory: no core dump, no ptrace by the same user.
         crate::forbid_core_dumps();
@@ -190,7 +207,7 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         ));
     }
     if cli.check {
-        return check(cli, &scan, &paths);
+        return check(cli, &scan, &paths, &baked);
     }
     let mut files = Files::new(file_options(cli)?, false);
     // Before the runtime exists: its threads inherit the blocked mask.
@@ -204,9 +221,10 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         cli,
         scan,
         &paths,
+        &baked,
         &mut files,
         watched.as_ref(),
-        &mut |refs| fetch_scan(cli, refs, &paths, false, guard.as_ref()),
+        &mut |refs| fetch_scan(cli, refs, &paths, &baked, false, guard.as_ref()),
     );
     let (env, argv, versions) = match prepared {
         Ok(prepared) => prepared,
@@ -220,7 +238,7 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         Some(guard) => {
             let restarts = match (watched, again) {
                 (Some(watched), Some(scan)) => {
-                    match start_watch(cli, scan, paths, watched, versions) {
+                    match start_watch(cli, scan, paths, baked, watched, versions) {
                         Ok(restarts) => Some(restarts),
                         Err(error) => {
                             files.remove_all();
@@ -248,12 +266,13 @@ fn prepare(
     cli: &Cli,
     scan: Scan,
     paths: &[PathRequest],
+    baked: &[BakedEntry],
     files: &mut Files,
     watched: Option<&Watched>,
     fetch: &mut dyn FnMut(&Scan) -> Result<Fetches, Error>,
 ) -> Result<(ChildEnv, Vec<OsString>, Versions), Error> {
     let mut versions = Versions::default();
-    let env = if scan.has_secrets() || !paths.is_empty() {
+    let env = if scan.has_secrets() || !paths.is_empty() || !baked.is_empty() {
         let fetches = fetch(&scan)?;
         if let Some(watched) = watched {
             versions = Versions::of(watched, &[&fetches]);
@@ -283,6 +302,7 @@ fn start_watch(
     cli: &Cli,
     scan: Scan,
     paths: Vec<PathRequest>,
+    baked: Vec<BakedEntry>,
     watched: Watched,
     versions: Versions,
 ) -> Result<Restarts, Error> {
@@ -299,12 +319,13 @@ fn start_watch(
             &again,
             scan.clone(),
             &paths,
+            &baked,
             &mut files,
             Some(watched),
             &mut |scan| {
                 let references: Vec<Reference> = scan.references().cloned().collect();
                 tracing::info!(references = references.len(), "resolving again");
-                fetch_again(&references, &paths, &options, None)
+                fetch_again(&references, &paths, &baked, &options, None)
             },
         )?;
         Ok((NextChild { env, argv }, versions))
@@ -344,6 +365,7 @@ fn fetch_scan(
     cli: &Cli,
     scan: &Scan,
     paths: &[PathRequest],
+    baked: &[BakedEntry],
     keep_going: bool,
     guard: Option<&SignalGuard>,
 ) -> Result<Fetches, Error> {
@@ -352,18 +374,21 @@ fn fetch_scan(
         references = references.len(),
         names = ?scan.secret_names().collect::<Vec<_>>(),
         paths = ?paths.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(),
+        baked = ?baked.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
         "resolving"
     );
     fetch(
         &references,
         paths,
+        baked,
         &FetchOptions::from_cli(cli, keep_going),
         guard,
     )
 }
 
-/// The variables of the paths, with the environment's names winning (a
-/// warning for each), and `--on-missing` for a path that held nothing.
+/// The variables of the paths and of the baked file, with the
+/// environment's names winning (a warning for each), a baked name winning
+/// over a path's, and `--on-missing` for a path that held nothing.
 fn path_vars(cli: &Cli, scan: &Scan, fetches: &Fetches) -> Result<PathVars, Error> {
     let taken: HashSet<&str> = scan
         .vars
@@ -375,13 +400,38 @@ fn path_vars(cli: &Cli, scan: &Scan, fetches: &Fetches) -> Result<PathVars, Erro
             Var::Bare(_) => None,
         })
         .collect();
-    let vars = values::path_vars(fetches, cli.path_names, &taken)?;
-    for var in vars.vars.iter().filter(|v| v.shadowed) {
+    let baked = values::baked_vars(fetches, &taken, !cli.check)?;
+    let baked_file = cli
+        .baked
+        .as_deref()
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
+    for var in baked.iter().filter(|v| v.shadowed) {
         child::warn(&format!(
-            "{} is set in the environment, which wins over {} (from --path {})",
-            var.name, var.parameter, var.path
+            "{} is set in the environment, which wins over the baked {} (--baked {baked_file})",
+            var.name, var.arn
         ));
     }
+    let baked_names: HashSet<String> = baked
+        .iter()
+        .filter(|v| !v.shadowed)
+        .map(|v| v.name.clone())
+        .collect();
+    let mut taken_by_paths = taken.clone();
+    taken_by_paths.extend(baked_names.iter().map(String::as_str));
+    let mut vars = values::path_vars(fetches, cli.path_names, &taken_by_paths)?;
+    for var in vars.vars.iter().filter(|v| v.shadowed) {
+        let winner = if baked_names.contains(&var.name) {
+            format!("--baked {baked_file} sets {}", var.name)
+        } else {
+            format!("{} is set in the environment", var.name)
+        };
+        child::warn(&format!(
+            "{winner}, which wins over {} (from --path {})",
+            var.parameter, var.path
+        ));
+    }
+    vars.baked = baked;
     if !vars.empty.is_empty() && !cli.check {
         let message = format!(
             "no parameter under --path {} (a typo, or IAM allows none)",
@@ -395,9 +445,9 @@ fn path_vars(cli: &Cli, scan: &Scan, fetches: &Fetches) -> Result<PathVars, Erro
     Ok(vars)
 }
 
-fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
-    let fetches = if scan.has_secrets() || !paths.is_empty() {
-        fetch_scan(cli, scan, paths, true, None)?
+fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest], baked: &[BakedEntry]) -> Result<u8, Error> {
+    let fetches = if scan.has_secrets() || !paths.is_empty() || !baked.is_empty() {
+        fetch_scan(cli, scan, paths, baked, true, None)?
     } else {
         Fetches::default()
     };
@@ -419,6 +469,14 @@ fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest]) -> Result<u8, Error> {
             row.watch = Some(watched.word_for(&row.reference, row.path.is_some()));
         }
     }
+    // Baked values are pinned at bake time: there is nothing to poll.
+    let mut baked_rows = check::baked_rows(&fetches, &path_vars)?;
+    if watched.is_some() {
+        for row in &mut baked_rows {
+            row.watch = Some("pinned");
+        }
+    }
+    rows.extend(baked_rows);
     // What the launch would refuse after resolving: an environment too
     // large for execve.
     let too_large = if check::failure_summary(&rows).is_none() {

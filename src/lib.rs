@@ -4,7 +4,9 @@
 //! Operators put references instead of secrets into a service's environment
 //! (`DB_URL="SECRET prod.billing.db_url"`), or name whole paths (`--path`).
 //! `psc-exec -- CMD` ([`launch`]) finds every reference ([`scan`],
-//! [`reference`](mod@reference)) and path ([`paths`]), plans the calls ([`plan`]), makes
+//! [`reference`](mod@reference)) and path ([`paths`]), reads a baked file
+//! ([`baked`], KMS ciphertexts as serverless-secret-baker and `psc bake`
+//! write them), plans the calls ([`plan`]), makes
 //! them concurrently with retries ([`resolve`] over the private `call`
 //! module, answers matched back by the private `answer` module), turns what
 //! was fetched into values ([`values`]), builds the child's environment and
@@ -16,7 +18,7 @@
 //! touches the process.
 //!
 //! Who reads a value (the whole list): [`values`] (taking a `#key`, mapping
-//! a path); [`check`], through [`values`], for a status (never shown); the
+//! a path, checking a baked value); [`check`], through [`values`], for a status (never shown); the
 //! [`child`] module, copying values into the environment handed to
 //! `execve`; psc's `get` and `decrypt-env`, whose job is to print one, and
 //! its `set`, `set-file` and `import-env`, which send one. ([`watch`]
@@ -35,6 +37,7 @@
 pub mod admin;
 mod answer;
 pub mod aws;
+mod baked;
 mod call;
 mod check;
 mod child;

@@ -109,7 +109,7 @@ pub fn variable_name(path: &str, parameter: &str, names: PathNames) -> Result<St
 /// Variables a path may never set: the dynamic loader's (`LD_PRELOAD`
 /// would run code from whoever can write under the path) and psc-exec's
 /// own. Any case: a loader or libc may fold it.
-fn is_protected(name: &str) -> bool {
+pub(crate) fn is_protected(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     upper.starts_with("LD_") || upper.starts_with("PSC_EXEC_")
 }

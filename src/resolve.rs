@@ -1,9 +1,11 @@
-//! Resolution: the requests of a launch ([`crate::plan`]) run concurrently
-//! (`call`), their answers matched back (`answer`) into
-//! [`Fetches`], which [`crate::values`] turns into what the child gets.
+//! Resolution: the requests of a launch ([`crate::plan`], paths, baked
+//! entries) run concurrently (`call`), their answers matched back
+//! (`answer`) into [`Fetches`], which [`crate::values`] turns into what the
+//! child gets.
 //!
-//! This module talks to Parameter Store and never touches the process or
-//! reads a value.
+//! This module talks to Parameter Store and KMS and never touches the
+//! process or reads a value (a decrypted baked value is only checked to be
+//! UTF-8, as the SDK checks Parameter Store's JSON).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use aws_sdk_ssm::Client;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::baked::BakedEntry;
 use crate::call;
 use crate::error::{AwsFailure, Error};
 use crate::paths::PathRequest;
@@ -118,12 +121,32 @@ pub enum PathFetch {
     Failed(Arc<Error>),
 }
 
+/// What became of one baked entry.
+#[derive(Debug)]
+pub enum BakedFetch {
+    /// KMS decrypted it: the value, read only through [`crate::values`].
+    Found(SecretValue),
+    /// Its Decrypt failed (only recorded with `keep_going`): the class of
+    /// the failure and its cause (KMS's error code first).
+    Failed(AwsFailure, String),
+}
+
+/// A launch's error for a baked entry that could not be decrypted.
+fn baked_error(entry: &BakedEntry, detail: &str) -> Error {
+    Error::Other(format!(
+        "cannot decrypt baked {} (kms:Decrypt, PARAMETER_ARN {}): {detail}",
+        entry.name, entry.arn
+    ))
+}
+
 /// The outcome of all calls: references keyed by the name requested (the
-/// reference without its `#key`), paths in the order asked.
+/// reference without its `#key`), paths in the order asked, baked entries
+/// in the file's order.
 #[derive(Debug, Default)]
 pub struct Fetches {
     results: HashMap<String, Fetch>,
     paths: Vec<(PathRequest, PathFetch)>,
+    baked: Vec<(BakedEntry, BakedFetch)>,
     /// Calls made, retries included.
     pub calls: usize,
 }
@@ -140,12 +163,20 @@ impl Fetches {
     pub fn paths(&self) -> &[(PathRequest, PathFetch)] {
         &self.paths
     }
+
+    /// The outcome of each baked entry, in the file's order.
+    #[must_use]
+    pub fn baked(&self) -> &[(BakedEntry, BakedFetch)] {
+        &self.baked
+    }
 }
 
-/// One unit of work: a `GetParameters` batch or a whole path.
+/// One unit of work: a `GetParameters` batch, a whole path, or a baked
+/// entry's KMS `Decrypt`.
 enum Job {
     Batch(Batch),
     Path(usize, PathRequest),
+    Baked(usize, BakedEntry),
 }
 
 enum Outcome {
@@ -156,6 +187,52 @@ enum Outcome {
         usize,
         Result<Vec<(String, Fetched)>, Error>,
     ),
+    Baked(
+        usize,
+        BakedEntry,
+        usize,
+        Result<SecretValue, (AwsFailure, String)>,
+    ),
+}
+
+/// A baked entry's KMS `Decrypt`: its value moved unread, or the one-line
+/// error naming the variable and KMS's error code.
+async fn call_baked(
+    client: &aws_sdk_kms::Client,
+    entry: &BakedEntry,
+    settings: &Settings,
+    deadline: Instant,
+) -> (usize, Result<SecretValue, (AwsFailure, String)>) {
+    let called = call::decrypt(client, entry, settings, deadline).await;
+    let result = match called.result {
+        // A value psc-exec hands on as text, like every Parameter Store
+        // value (whose API carries UTF-8 JSON strings): a plaintext that is
+        // not UTF-8 was not made by Parameter Store, and is refused rather
+        // than altered.
+        Ok(plaintext) => std::str::from_utf8(&plaintext)
+            .map(|text| SecretValue::new(text.to_owned()))
+            .map_err(|_| {
+                (
+                    AwsFailure::BadResponse,
+                    "the value is not UTF-8 (not a Parameter Store value)".to_owned(),
+                )
+            }),
+        Err(Error::Aws {
+            failure, detail, ..
+        }) => {
+            // KMS says no more than the code when the context does not
+            // match: say what it means here.
+            let detail = match &failure {
+                AwsFailure::Other(code) if code == "InvalidCiphertextException" => {
+                    format!("{detail} (the ciphertext was not made for this arn, or is damaged)")
+                }
+                _ => detail,
+            };
+            Err((failure, detail))
+        }
+        Err(other) => Err((AwsFailure::Other("error".into()), other.to_string())),
+    };
+    (called.attempts, result)
 }
 
 /// Every parameter under a path, its values moved unread.
@@ -203,6 +280,7 @@ async fn call_path(
 pub async fn resolve(
     references: &[Reference],
     paths: &[PathRequest],
+    baked: &[BakedEntry],
     region: Option<&str>,
     settings: &Settings,
 ) -> Result<Fetches, Error> {
@@ -218,7 +296,8 @@ pub async fn resolve(
             })??;
     let default_region = config.region().map(ToString::to_string).unwrap_or_default();
     let batches = plan(references, &default_region);
-    // Only names and paths need the configured region: an ARN carries its own.
+    // Only names and paths need the configured region: an ARN (a baked
+    // entry's too) carries its own.
     if default_region.is_empty()
         && (!paths.is_empty() || batches.iter().any(|b| b.region.is_none()))
     {
@@ -233,6 +312,13 @@ pub async fn resolve(
                 .cloned()
                 .enumerate()
                 .map(|(i, p)| Job::Path(i, p)),
+        )
+        .chain(
+            baked
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, e)| Job::Baked(i, e)),
         )
         .collect();
     fetch(&config, jobs, settings, deadline).await
@@ -251,15 +337,34 @@ async fn fetch(
 ) -> Result<Fetches, Error> {
     let started = Instant::now();
     let mut clients: HashMap<Option<String>, Client> = HashMap::new();
+    let mut kms_clients: HashMap<String, aws_sdk_kms::Client> = HashMap::new();
     let job_count = jobs.len();
     let width = width(job_count, settings.concurrency);
     let permits = Arc::new(Semaphore::new(width));
     let mut tasks = JoinSet::new();
     let mut path_count = 0;
+    let mut baked_count = 0;
     for job in jobs {
+        if let Job::Baked(index, entry) = job {
+            // Every entry at once, sharing the calls in flight with the
+            // rest: the same limit, retries, deadline and logging.
+            let client = kms_clients
+                .entry(entry.region.clone())
+                .or_insert_with(|| call::kms_client_for(config, &entry.region))
+                .clone();
+            let permits = Arc::clone(&permits);
+            let settings = settings.clone();
+            baked_count += 1;
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let (calls, result) = call_baked(&client, &entry, &settings, deadline).await;
+                Outcome::Baked(index, entry, calls, result)
+            });
+            continue;
+        }
         let region = match &job {
             Job::Batch(batch) => batch.region.clone(),
-            Job::Path(..) => None,
+            Job::Path(..) | Job::Baked(..) => None,
         };
         let client = clients
             .entry(region.clone())
@@ -278,11 +383,13 @@ async fn fetch(
                     let (calls, result) = call_path(&client, &request, &settings, deadline).await;
                     Outcome::Path(index, request, calls, result)
                 }
+                Job::Baked(..) => unreachable!("spawned above"),
             }
         });
     }
     let mut fetches = Fetches::default();
     let mut paths: Vec<Option<(PathRequest, PathFetch)>> = (0..path_count).map(|_| None).collect();
+    let mut baked: Vec<Option<(BakedEntry, BakedFetch)>> = (0..baked_count).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
         let outcome = joined.map_err(|e| Error::Other(format!("resolution task failed: {e}")))?;
         let outcome = match outcome {
@@ -295,6 +402,18 @@ async fn fetch(
                     Err(error) => return Err(error),
                 };
                 paths[index] = Some((request, fetch));
+                continue;
+            }
+            Outcome::Baked(index, entry, calls, result) => {
+                fetches.calls += calls;
+                let fetch = match result {
+                    Ok(value) => BakedFetch::Found(value),
+                    Err((failure, detail)) if settings.keep_going => {
+                        BakedFetch::Failed(failure, detail)
+                    }
+                    Err((_, detail)) => return Err(baked_error(&entry, &detail)),
+                };
+                baked[index] = Some((entry, fetch));
                 continue;
             }
         };
@@ -321,12 +440,14 @@ async fn fetch(
     tracing::info!(
         references = fetches.results.len(),
         paths = path_count,
+        baked = baked_count,
         jobs = job_count,
         calls = fetches.calls,
         elapsed_ms = started.elapsed().as_millis(),
         "resolved"
     );
     fetches.paths = paths.into_iter().flatten().collect();
+    fetches.baked = baked.into_iter().flatten().collect();
     Ok(fetches)
 }
 

@@ -2,7 +2,8 @@
 //! value, or one `#key` of a JSON object), and into the digest
 //! `--watch-secretsmanager` compares ([`digest`]).
 //!
-//! Readers of a value in this crate, all of them: this module; `--check`
+//! Readers of a value in this crate, all of them: this module (baked
+//! values included); `--check`
 //! (`check`, which asks this module for each variable's status and shows no
 //! value); the child module (copying values into the environment handed to
 //! `execve`); psc's `get` and `decrypt-env`, whose job is to print one. The
@@ -223,7 +224,8 @@ impl PathVar {
     }
 }
 
-/// What the paths give: their variables, and the paths that held none.
+/// What the paths give: their variables, and the paths that held none;
+/// and the variables of a baked file (`--baked`), set after them.
 #[derive(Debug, Default)]
 pub struct PathVars {
     /// In the order of the paths, sorted by variable within one; a later
@@ -231,6 +233,73 @@ pub struct PathVars {
     pub vars: Vec<PathVar>,
     /// Paths that held no parameter at all.
     pub empty: Vec<String>,
+    /// The baked file's variables, in its order (see [`baked_vars`]).
+    pub baked: Vec<BakedVar>,
+}
+
+/// A variable of a baked file (`--baked`).
+#[derive(Debug)]
+pub struct BakedVar {
+    /// The variable (the file's key).
+    pub name: String,
+    /// The parameter's ARN, as baked.
+    pub arn: String,
+    /// The environment already sets this variable: it wins, this is unused.
+    pub shadowed: bool,
+    value: SecretValue,
+}
+
+impl BakedVar {
+    /// The value, for the child's environment.
+    pub(crate) fn value(&self) -> &SecretValue {
+        &self.value
+    }
+}
+
+/// Whether a decrypted baked value can be an environment variable (no NUL
+/// byte), for `--check`'s status.
+pub(crate) fn baked_value_usable(value: &SecretValue) -> bool {
+    !value.expose().contains('\0')
+}
+
+/// The variables of the baked entries of `fetches`, in the file's order,
+/// the environment's own variables (`taken`) winning. Values are literal:
+/// never scanned for `SECRET `. Entries whose Decrypt failed are skipped
+/// (recorded only for `--check`, which reports them), and so are values
+/// with a NUL byte unless `strict`.
+///
+/// # Errors
+/// With `strict`, a value with a NUL byte, naming the variables.
+pub fn baked_vars(
+    fetches: &Fetches,
+    taken: &std::collections::HashSet<&str>,
+    strict: bool,
+) -> Result<Vec<BakedVar>, Error> {
+    use crate::resolve::BakedFetch;
+    let mut vars = Vec::new();
+    let mut bad = Vec::new();
+    for (entry, fetch) in fetches.baked() {
+        let BakedFetch::Found(value) = fetch else {
+            continue;
+        };
+        if !baked_value_usable(value) {
+            bad.push(entry.name.clone());
+            continue;
+        }
+        vars.push(BakedVar {
+            name: entry.name.clone(),
+            arn: entry.arn.clone(),
+            shadowed: taken.contains(entry.name.as_str()),
+            value: SecretValue::new(value.expose().to_owned()),
+        });
+    }
+    if strict && !bad.is_empty() {
+        return Err(Error::Other(format!(
+            "baked value contains a NUL byte (not possible in an environment variable): {}",
+            bad.join(", ")
+        )));
+    }
+    Ok(vars)
 }
 
 /// The variables of every `--path` of `fetches`: names mapped by `names`,

@@ -415,7 +415,8 @@ fn poll(watched: &Watched, options: &FetchOptions) -> Result<Versions, Error> {
             ..Settings::default()
         };
         let region = options.region.as_deref();
-        let versions = resolve::resolve(&watched.polled, &watched.paths, region, &settings).await?;
+        let versions =
+            resolve::resolve(&watched.polled, &watched.paths, &[], region, &settings).await?;
         let secrets = if watched.secrets.is_empty() {
             Fetches::default()
         } else {
@@ -423,7 +424,7 @@ fn poll(watched: &Watched, options: &FetchOptions) -> Result<Versions, Error> {
                 with_decryption: true,
                 ..settings.clone()
             };
-            resolve::resolve(&watched.secrets, &[], region, &decrypted).await?
+            resolve::resolve(&watched.secrets, &[], &[], region, &decrypted).await?
         };
         Ok(Versions::of(watched, &[&versions, &secrets]))
     });

@@ -23,7 +23,7 @@ _psc__exec() {
 
     case "${cmd}" in
         psc__exec)
-            opts="-v -h -V --on-missing --timeout --max-attempts --attempt-timeout --splay --region --ca-bundle --path --recursive --path-names --secrets-dir --file-mode --file-owner --expand-args --init --signal-group --watch --watch-secretsmanager --on-change --restart-signal --restart-timeout --restart-splay --check --format --verbose --help --version"
+            opts="-v -h -V --on-missing --timeout --max-attempts --attempt-timeout --splay --region --ca-bundle --path --recursive --path-names --baked --secrets-dir --file-mode --file-owner --expand-args --init --signal-group --watch --watch-secretsmanager --on-change --restart-signal --restart-timeout --restart-splay --check --format --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -63,6 +63,10 @@ _psc__exec() {
                     ;;
                 --path-names)
                     COMPREPLY=($(compgen -W "keep upper" -- "${cur}"))
+                    return 0
+                    ;;
+                --baked)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --secrets-dir)

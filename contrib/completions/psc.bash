@@ -16,6 +16,9 @@ _psc() {
             ",$1")
                 cmd="psc"
                 ;;
+            psc,bake)
+                cmd="psc__subcmd__bake"
+                ;;
             psc,decrypt-env)
                 cmd="psc__subcmd__decrypt__subcmd__env"
                 ;;
@@ -100,6 +103,9 @@ _psc() {
             psc__subcmd__file__subcmd__help,sync)
                 cmd="psc__subcmd__file__subcmd__help__subcmd__sync"
                 ;;
+            psc__subcmd__help,bake)
+                cmd="psc__subcmd__help__subcmd__bake"
+                ;;
             psc__subcmd__help,decrypt-env)
                 cmd="psc__subcmd__help__subcmd__decrypt__subcmd__env"
                 ;;
@@ -161,12 +167,38 @@ _psc() {
 
     case "${cmd}" in
         psc)
-            opts="-v -h -V --verbose --debug --region --help --version set set-file get delete ls ll decrypt-env import-env file help"
+            opts="-v -h -V --verbose --debug --region --help --version set set-file get delete ls ll decrypt-env import-env bake file help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        psc__subcmd__bake)
+            opts="-v -h --out --from --verbose --debug --region --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --region)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -603,8 +635,22 @@ _psc() {
             return 0
             ;;
         psc__subcmd__help)
-            opts="set set-file get delete ls ll decrypt-env import-env file help"
+            opts="set set-file get delete ls ll decrypt-env import-env bake file help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        psc__subcmd__help__subcmd__bake)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -185,6 +185,28 @@ pub enum Command {
   psc import-env --path /app/prod --key-id alias/app-prod --dry-run prod.env")]
     ImportEnv(ImportEnvArgs),
 
+    /// Write serverless-secret-baker's `secret-baker-secrets.json` for
+    /// `psc-exec --baked`: each SecureString's KMS ciphertext (as Parameter
+    /// Store returns it without decryption) and its ARN, so that a
+    /// deployment carries its secrets pinned, and starts with KMS Decrypt
+    /// alone, no Parameter Store call.
+    ///
+    /// Each PARAMETER is `NAME=parameter[:version|:label]`, or a bare
+    /// parameter, which is then also the variable's name (as the plugin
+    /// names it: `DB_TOKEN`, not `/app/db_token`). `--from FILE` reads the
+    /// same forms one per line (blank lines and `#` comments skipped). The
+    /// file is the plugin's exact format (compact JSON, keys in the order
+    /// given), written atomically and mode 0600, and only when every
+    /// parameter exists and is a Standard-tier SecureString: a String or
+    /// StringList would be baked as plaintext, and an Advanced one is
+    /// envelope-encrypted, which a KMS Decrypt cannot open. Never decrypts
+    /// anything.
+    #[command(after_help = "Examples:
+  psc bake --out secret-baker-secrets.json DB_PASSWORD=/svc/prod/db_password API_KEY=/svc/prod/api_key:3
+  psc bake --out secret-baker-secrets.json --from secrets.list
+  psc-exec --baked secret-baker-secrets.json -- node server.js")]
+    Bake(BakeArgs),
+
     /// A service's parameters as one YAML file (psyml's format), secrets
     /// encrypted with KMS so that the file can live in git.
     ///
@@ -224,6 +246,22 @@ Examples:
   eval \"$(psc file export superman.yml)\""
     )]
     File(FileCommand),
+}
+
+/// `psc bake`.
+#[derive(Debug, Args)]
+pub struct BakeArgs {
+    /// The file to write (replaced whole, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Read more PARAMETER forms from FILE, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// `NAME=parameter[:version|:label]`, or a bare parameter.
+    #[arg(value_name = "PARAMETER")]
+    pub parameters: Vec<String>,
 }
 
 /// `psc import-env`.

@@ -20,6 +20,7 @@
 //! holds the value, so [`crate::log_subscriber`] drops those events
 //! whatever `PSC_LOG` says.
 
+mod bake;
 pub mod cli;
 mod dotenv;
 pub mod file;
@@ -132,6 +133,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let _ = std::io::stdout().write_all(STOP_SOURCING_SHELL.as_bytes());
         }),
         Command::ImportEnv(args) => import_env(&args, region),
+        Command::Bake(args) => bake::run(&args, region),
         Command::File(command) => file::run(command, region),
     }
 }
@@ -369,6 +371,7 @@ fn get(args: &GetArgs, region: Option<&str>) -> Result<(), Failure> {
     let fetches = crate::launch::fetch(
         std::slice::from_ref(&reference),
         &[],
+        &[],
         &crate::launch::FetchOptions::defaults(region),
         None,
     )?;
@@ -601,6 +604,7 @@ fn decrypt_env(args: &DecryptEnvArgs, region: Option<&str>) -> Result<(), Failur
     tracing::info!(variables = references.len(), names = ?secret_names, "resolving references");
     let fetches = crate::launch::fetch(
         &references,
+        &[],
         &[],
         &crate::launch::FetchOptions::defaults(region),
         None,

@@ -55,6 +55,9 @@ pub struct Call {
     pub with_decryption: bool,
     /// The region the request was signed for (from `Authorization`).
     pub region: String,
+    /// The whole JSON body (for endpoints that answer more than
+    /// GetParameters, such as kms_ssm.rs).
+    pub body: Value,
 }
 
 pub type Script = Arc<dyn Fn(&Call) -> Action + Send + Sync>;
@@ -256,6 +259,7 @@ async fn serve(
                             .unwrap_or_default(),
                         with_decryption: parsed["WithDecryption"].as_bool().unwrap_or(false),
                         region,
+                        body: parsed,
                     };
                     if let Some(calls) = &recorder.calls {
                         calls.lock().unwrap().push(call.clone());

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 pub mod fault;
+pub mod kms_ssm;
 pub mod sso;
 
 pub const REGION: &str = "us-east-1";

@@ -142,19 +142,17 @@ fn kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Whether `name` can be a variable psc-exec sets: letters, digits and
-/// `_`, not starting with a digit, and not one a path may not set either
+/// Whether `name` can be a variable psc-exec sets: any name an
+/// environment entry can carry (not empty, no `=`, no NUL), so every key
+/// serverless-secret-baker writes works, a bare parameter's
+/// (`/svc/prod/token`) included; but not one a path may not set either
 /// (`LD_*`, `PSC_EXEC_*`: they change what runs).
 ///
 /// # Errors
 /// Why not, in words.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(
-            "not a variable name (letters, digits and _, not starting with a digit)".into(),
-        );
+    if name.is_empty() || name.contains(['=', '\0']) {
+        return Err("not a variable name (empty, or holding '=' or a NUL byte)".into());
     }
     if crate::paths::is_protected(name) {
         return Err(
@@ -162,6 +160,15 @@ pub fn check_name(name: &str) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Whether a shell can read `name` as `$name`: letters, digits and `_`,
+/// not starting with a digit. Other names reach the command's environment
+/// as they are (a program reads them by name; a shell cannot).
+#[must_use]
+pub fn is_shell_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The region of a parameter ARN,
@@ -307,11 +314,8 @@ mod tests {
                 format!(r#"{{"A":{{{ok},"extra":1}}}}"#),
                 "A: unknown field \"extra\"",
             ),
-            (
-                format!(r#"{{"/svc/prod/db":{{{ok}}}}}"#),
-                "/svc/prod/db: not a variable name",
-            ),
-            (format!(r#"{{"9A":{{{ok}}}}}"#), "9A: not a variable name"),
+            (format!(r#"{{"A=B":{{{ok}}}}}"#), "A=B: not a variable name"),
+            (format!(r#"{{"":{{{ok}}}}}"#), ": not a variable name"),
             (
                 format!(r#"{{"LD_PRELOAD":{{{ok}}}}}"#),
                 "LD_PRELOAD: may not be set",

@@ -92,6 +92,7 @@ fn bake_then_run_gives_byte_exact_utf8_values() {
     ssm.put_secure("/svc/prod/db_password", "pässwörd");
     ssm.put_secure("/svc/prod/api_key", emoji);
     ssm.put_secure("TOKEN", "t0ken");
+    ssm.put_secure("/svc/prod/token", "bare-t0ken");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("secret-baker-secrets.json");
     let result = bake(
@@ -102,10 +103,17 @@ fn bake_then_run_gives_byte_exact_utf8_values() {
             "DB_PASSWORD=/svc/prod/db_password",
             "API_KEY=/svc/prod/api_key",
             "TOKEN",
+            // The issue's own example: a bare path is its own key, as the
+            // plugin writes it.
+            "/svc/prod/token",
         ],
     );
     result.assert_code(0);
     assert_eq!(result.stdout(), "", "{result}");
+    assert_eq!(
+        result.stderr(),
+        "psc: warning: /svc/prod/token is not a shell variable name: psc-exec will set it as it is, for programs that read it by name (write NAME=/svc/prod/token to name it)\n"
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(
         text,
@@ -121,6 +129,11 @@ fn bake_then_run_gives_byte_exact_utf8_values() {
                 &arn("/svc/prod/api_key")
             ),
             ("TOKEN", &ssm.ciphertext("TOKEN", 1), &arn("TOKEN")),
+            (
+                "/svc/prod/token",
+                &ssm.ciphertext("/svc/prod/token", 1),
+                &arn("/svc/prod/token")
+            ),
         ])
     );
     let mode = std::fs::metadata(&out).unwrap().permissions().mode();
@@ -135,6 +148,7 @@ fn bake_then_run_gives_byte_exact_utf8_values() {
     );
     assert_eq!(value(&env, "API_KEY").unwrap(), emoji.as_bytes());
     assert_eq!(value(&env, "TOKEN").unwrap(), b"t0ken");
+    assert_eq!(value(&env, "/svc/prod/token").unwrap(), b"bare-t0ken");
 }
 
 #[test]
@@ -291,11 +305,7 @@ fn bake_usage_errors_make_no_call() {
     let out = dir.path().join("baked.json");
     std::fs::write(dir.path().join("list"), "A=/svc/a\n\n# comment\nA=/svc/b\n").unwrap();
     for (args, expected) in [
-        (
-            vec!["/svc/prod/token"],
-            "a bare parameter is also its variable's name",
-        ),
-        (vec!["9X=/svc/a"], "'9X' is not a variable name"),
+        (vec!["=/svc/a"], "'' is not a variable name"),
         (vec!["X=/svc/a#key"], "a #key cannot be baked"),
         (vec![], "nothing to bake"),
         (vec!["--from", "list"], "A is named twice"),
@@ -562,13 +572,12 @@ fn a_file_not_in_the_plugins_format_is_one_clear_line_and_no_call() {
             "A: \"arn\" is a number, not a string\n".into(),
         ),
         (
-            format!(r#"{{"/svc/a":{{"ciphertext":"AQID","arn":"{arn}"}}}}"#),
-            "/svc/a: not a variable name (letters, digits and _, not starting with a digit)\n"
-                .into(),
+            format!(r#"{{"A=B":{{"ciphertext":"AQID","arn":"{arn}"}}}}"#),
+            "A=B: not a variable name (empty, or holding '=' or a NUL byte)\n".into(),
         ),
         (
-            format!(r#"{{"A-B":{{"ciphertext":"AQID","arn":"{arn}"}}}}"#),
-            "A-B: not a variable name (letters, digits and _, not starting with a digit)\n".into(),
+            format!(r#"{{"LD_PRELOAD":{{"ciphertext":"AQID","arn":"{arn}"}}}}"#),
+            "LD_PRELOAD: may not be set from a baked file".into(),
         ),
     ];
     for (i, (content, expected)) in cases.iter().enumerate() {

@@ -117,13 +117,12 @@ fn parse_spec(text: &str) -> Result<Spec, String> {
         None => (text, text),
     };
     if let Err(why) = crate::baked::check_name(name) {
-        return Err(if text.contains('=') {
-            format!("'{name}' is {why}")
-        } else {
-            format!(
-                "a bare parameter is also its variable's name (as serverless-secret-baker names it), and it is {why}: write NAME=parameter"
-            )
-        });
+        return Err(format!("'{name}' is {why}"));
+    }
+    if !crate::baked::is_shell_name(name) {
+        crate::child::warn(&format!(
+            "{name} is not a shell variable name: psc-exec will set it as it is, for programs that read it by name (write NAME={parameter} to name it)"
+        ));
     }
     let reference = Reference::parse(parameter).map_err(|e| format!("invalid parameter ({e})"))?;
     if reference.key().is_some() {
@@ -401,12 +400,12 @@ mod tests {
         let spec = parse_spec("TOKEN").unwrap();
         assert_eq!(spec.name, "TOKEN");
         assert_eq!(spec.reference.request_name(), "TOKEN");
+        // A bare parameter is its own key, as the plugin writes it.
+        let spec = parse_spec("/svc/prod/token").unwrap();
+        assert_eq!(spec.name, "/svc/prod/token");
+        assert_eq!(spec.reference.request_name(), "/svc/prod/token");
         for (bad, why) in [
-            (
-                "/svc/prod/token",
-                "a bare parameter is also its variable's name",
-            ),
-            ("9X=/a/b", "'9X' is not a variable name"),
+            ("=/a/b", "'' is not a variable name"),
             ("LD_PRELOAD=/a/b", "may not be set"),
             ("X=/a/b#key", "a #key cannot be baked"),
             ("X=/aws/reference/secretsmanager/s", "Secrets Manager"),

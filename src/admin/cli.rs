@@ -192,8 +192,9 @@ pub enum Command {
     /// alone, no Parameter Store call.
     ///
     /// Each PARAMETER is `NAME=parameter[:version|:label]`, or a bare
-    /// parameter, which is then also the variable's name (as the plugin
-    /// names it: `DB_TOKEN`, not `/app/db_token`). `--from FILE` reads the
+    /// parameter, which is then also the variable's name, as the plugin
+    /// names it (`DB_TOKEN`; a bare `/app/db_token` is a variable of that
+    /// very name, for programs that read it by name). `--from FILE` reads the
     /// same forms one per line (blank lines and `#` comments skipped). The
     /// file is the plugin's exact format (compact JSON, keys in the order
     /// given), written atomically and mode 0600, and only when every

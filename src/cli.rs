@@ -30,7 +30,8 @@ pub const VERSION: &str = concat!(
 /// of a JSON value.
 ///
 /// Exit status: 125 when psc-exec fails (nothing is started), 126 when
-/// COMMAND cannot be executed, 127 when it is not found, otherwise COMMAND's.
+/// COMMAND cannot be executed, 127 when it is not found, 75 when `--watch
+/// --on-change exit` stopped it after a change, otherwise COMMAND's.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "psc-exec",

@@ -21,7 +21,11 @@
 //! Environment: BENCH_RUNS (20), RTT_MS (2), SERVER_MS (15), PSC_EXEC_BIN
 //! (default: the binary cargo built), FNOX_BIN (default: `fnox` on PATH;
 //! its rows are left out when there is none), PSC_EXEC_ALT
-//! (`label=path,...`: other builds of psc-exec measured beside it).
+//! (`label=path,...`: other builds of psc-exec measured beside it),
+//! PSC_EXEC_STATIC (the static musl release build, as `scripts/release`
+//! and the image ship it: its rows are left out when unset),
+//! BENCH_NOREF_RUNS (300: the no-reference launches, measured apart,
+//! round-robin, since a fraction of a millisecond needs many runs).
 
 // The benchmark reports its progress on stderr.
 #![allow(clippy::print_stderr)]
@@ -196,6 +200,9 @@ fn main() {
     let server = Duration::from_millis(setting("SERVER_MS", 15));
     let binary =
         std::env::var("PSC_EXEC_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_psc-exec").to_owned());
+    let static_binary = std::env::var("PSC_EXEC_STATIC")
+        .ok()
+        .filter(|p| Path::new(p).is_file());
     let fnox = std::env::var("FNOX_BIN").ok().or_else(|| {
         Command::new("sh")
             .args(["-c", "command -v fnox"])
@@ -323,25 +330,8 @@ fn main() {
         row(name, argv, vec![path.clone()], counted)
     };
 
+    // The launches without references are measured apart, below.
     let mut rows = vec![
-        row(
-            "true (no launcher)".into(),
-            vec!["/bin/true".into()],
-            vec![path.clone()],
-            Counted::Nothing,
-        ),
-        row(
-            "env true".into(),
-            vec!["env".into(), "true".into()],
-            vec![path.clone()],
-            Counted::Nothing,
-        ),
-        row(
-            "psc-exec -- true (no references)".into(),
-            vec![binary.clone(), "--".into(), "true".into()],
-            vec![path.clone()],
-            Counted::Nothing,
-        ),
         curl(
             "curl, one GetParameters over HTTPS (the floor)".into(),
             &https,
@@ -394,13 +384,17 @@ fn main() {
         Counted::At(&tls13),
     ));
     // Other builds side by side (PSC_EXEC_ALT="label=path,..."): the
-    // figures behind the choice of TLS crypto in the README.
-    let alternatives: Vec<(String, String)> = std::env::var("PSC_EXEC_ALT")
+    // figures behind the choice of TLS crypto in the README; and the
+    // static release build.
+    let mut alternatives: Vec<(String, String)> = std::env::var("PSC_EXEC_ALT")
         .unwrap_or_default()
         .split(',')
         .filter_map(|pair| pair.split_once('='))
         .map(|(label, path)| (label.to_owned(), path.to_owned()))
         .collect();
+    if let Some(path) = &static_binary {
+        alternatives.push(("static release build".into(), path.clone()));
+    }
     for (label, path) in &alternatives {
         for n in [10, 100] {
             let mut r = psc_exec(
@@ -474,6 +468,43 @@ fn main() {
         }
     }
 
+    // No references, apart: a fraction of a millisecond takes many runs.
+    let noref_runs = setting("BENCH_NOREF_RUNS", 300) as usize;
+    let mut noref = vec![
+        row(
+            "true (no launcher)".into(),
+            vec!["/bin/true".into()],
+            vec![path.clone()],
+            Counted::Nothing,
+        ),
+        row(
+            "env true".into(),
+            vec!["env".into(), "true".into()],
+            vec![path.clone()],
+            Counted::Nothing,
+        ),
+        row(
+            "psc-exec -- true".into(),
+            vec![binary.clone(), "--".into(), "true".into()],
+            vec![path.clone()],
+            Counted::Nothing,
+        ),
+    ];
+    if let Some(path_to) = &static_binary {
+        noref.push(row(
+            "psc-exec (static release build) -- true".into(),
+            vec![path_to.clone(), "--".into(), "true".into()],
+            vec![path.clone()],
+            Counted::Nothing,
+        ));
+    }
+    for _ in 0..noref_runs {
+        for r in &mut noref {
+            let measured = run(&runner, &r.argv, &r.env, None, &r.name);
+            r.runs.push(measured);
+        }
+    }
+
     let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
     println!(
         "psc-exec over HTTPS: {runs} runs per row, round-robin; binary {binary} ({:.2} MiB)",
@@ -526,26 +557,51 @@ fn main() {
         find("curl, one GetParameters over HTTP").map_or(0.0, Row::median),
         ms(2 * rtt + server)
     );
-    if let (Some(env), Some(none)) = (find("env true"), find("psc-exec -- true (no references)")) {
+    println!();
+    println!("no references, {noref_runs} runs per row, round-robin (the runner, PATH only):");
+    println!("{:<62} {:>8} {:>8} {:>8} {:>8}", "command", "median", "min", "max", "CPU");
+    for r in &noref {
         println!(
-            "no references over env true: {:+.2} ms (target: at most +0.3 ms)",
-            none.median() - env.median()
+            "{:<62} {:>6.2}ms {:>6.2}ms {:>6.2}ms {:>6.2}ms",
+            r.name,
+            r.median(),
+            r.wall(0),
+            r.wall(usize::MAX),
+            r.cpu()
         );
     }
-    let ten = find("psc-exec, N=10, HTTPS").expect("N=10 row");
-    let hundred = find("psc-exec, N=100, HTTPS").expect("N=100 row");
-    println!(
-        "N=10 over HTTPS / one curl request: {:.2}x (target: at most 1.15x)",
-        ten.median() / curl.median()
-    );
-    println!(
-        "psc-exec's CPU at N=10 over HTTPS: {:.2} ms (target: at most 5 ms)",
-        ten.cpu()
-    );
-    println!(
-        "N=100 / N=10 over HTTPS: {:.2}x (target: at most 1.15x)",
-        hundred.median() / ten.median()
-    );
+    let env_true = noref[1].median();
+    for r in &noref[2..] {
+        println!(
+            "{} over env true: {:+.2} ms (target: at most +0.3 ms)",
+            r.name,
+            r.median() - env_true
+        );
+    }
+    let mut builds = vec![(String::new(), binary.clone())];
+    if let Some(path) = &static_binary {
+        builds.push((" (static release build)".into(), path.clone()));
+    }
+    for (label, _) in &builds {
+        let (Some(ten), Some(hundred)) = (
+            find(&format!("psc-exec{label}, N=10, HTTPS")),
+            find(&format!("psc-exec{label}, N=100, HTTPS")),
+        ) else {
+            continue;
+        };
+        println!(
+            "psc-exec{label}: N=10 over HTTPS / one curl request: {:.2}x (target: at most 1.15x)",
+            ten.median() / curl.median()
+        );
+        println!(
+            "psc-exec{label}: CPU at N=10 over HTTPS: {:.2} ms (target: at most 5 ms)",
+            ten.cpu()
+        );
+        println!(
+            "psc-exec{label}: N=100 / N=10 over HTTPS: {:.2}x (target: at most 1.15x)",
+            hundred.median() / ten.median()
+        );
+    }
     for n in [1, 10, 30, 100] {
         if let (Some(ours), Some(theirs)) = (
             find(&format!("psc-exec, N={n}, HTTPS")),

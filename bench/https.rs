@@ -559,7 +559,10 @@ fn main() {
     );
     println!();
     println!("no references, {noref_runs} runs per row, round-robin (the runner, PATH only):");
-    println!("{:<62} {:>8} {:>8} {:>8} {:>8}", "command", "median", "min", "max", "CPU");
+    println!(
+        "{:<62} {:>8} {:>8} {:>8} {:>8}",
+        "command", "median", "min", "max", "CPU"
+    );
     for r in &noref {
         println!(
             "{:<62} {:>6.2}ms {:>6.2}ms {:>6.2}ms {:>6.2}ms",

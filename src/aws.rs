@@ -164,8 +164,13 @@ pub fn no_region() -> Error {
     Error::Config("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region".into())
 }
 
-/// The endpoint variables the SDK reads for SSM, in its order of precedence.
-const ENDPOINT_VARIABLES: [&str; 2] = ["AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL"];
+/// The endpoint variables the SDK reads for SSM (and for KMS, which
+/// `--baked` calls), the service's own before the general one.
+const ENDPOINT_VARIABLES: [&str; 3] = [
+    "AWS_ENDPOINT_URL_SSM",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL",
+];
 
 /// Check the endpoint variables ourselves: the SDK takes any text and
 /// fails each request with a dispatch error that would read as an outage.

@@ -164,13 +164,11 @@ pub fn no_region() -> Error {
     Error::Config("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region".into())
 }
 
-/// The endpoint variables the SDK reads for SSM (and for KMS, which
-/// `--baked` calls), the service's own before the general one.
-const ENDPOINT_VARIABLES: [&str; 3] = [
-    "AWS_ENDPOINT_URL_SSM",
-    "AWS_ENDPOINT_URL_KMS",
-    "AWS_ENDPOINT_URL",
-];
+/// The endpoint variables the SDK reads for SSM, in its order of precedence.
+const ENDPOINT_VARIABLES: [&str; 2] = ["AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL"];
+
+/// The variable for KMS's endpoint, checked when `--baked` calls KMS.
+const KMS_ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL_KMS";
 
 /// Check the endpoint variables ourselves: the SDK takes any text and
 /// fails each request with a dispatch error that would read as an outage.
@@ -179,7 +177,19 @@ const ENDPOINT_VARIABLES: [&str; 3] = [
 /// # Errors
 /// A configuration error naming the variable.
 pub fn check_endpoint_env() -> Result<(), Error> {
-    for variable in ENDPOINT_VARIABLES {
+    check_endpoint_variables(&ENDPOINT_VARIABLES)
+}
+
+/// [`check_endpoint_env`] for KMS's own endpoint variable (`--baked`).
+///
+/// # Errors
+/// A configuration error naming the variable.
+pub fn check_kms_endpoint_env() -> Result<(), Error> {
+    check_endpoint_variables(&[KMS_ENDPOINT_VARIABLE])
+}
+
+fn check_endpoint_variables(variables: &[&str]) -> Result<(), Error> {
+    for &variable in variables {
         let Some(value) = std::env::var_os(variable) else {
             continue;
         };

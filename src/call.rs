@@ -406,6 +406,9 @@ where
                 "AccessDeniedException" => (AwsFailure::AccessDenied, false),
                 c if CREDENTIAL_CODES.contains(&c) => (AwsFailure::Credentials, false),
                 c if NOT_FOUND_CODES.contains(&c) => (AwsFailure::NotFound, false),
+                // KMS's own outage (KMSInternalException, HTTP 500) is
+                // retried like any 5xx; its other errors are the key's.
+                c if c.starts_with("KMS") && status >= 500 => (AwsFailure::Transient, true),
                 c if c == "InvalidKeyId" || c.starts_with("KMS") => (AwsFailure::Kms, false),
                 _ if status == 429 => (AwsFailure::Throttled, true),
                 _ if code == "InternalServerError" || status >= 500 => {

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::cli::OnMissing;
 use crate::error::{Error, OsReason, UnresolvedVar};
-use crate::files::Files;
+use crate::files::{Files, Staged};
 use crate::resolve::Fetches;
 use crate::scan::{Scan, Var};
 use crate::secret::SecretValue;
@@ -21,8 +21,11 @@ use crate::values::{self, PathVars, VarFailure};
 /// The environment the child starts with, in the parent's order: each
 /// entry `NAME=value` and its terminating NUL, ready for `execve`. The
 /// bytes are wiped when it is dropped (it holds the resolved values).
+/// Its `SECRET_FILE` files are staged, not yet in place: the caller
+/// commits them ([`ChildEnv::commit_files`]) just before the child starts.
 pub struct ChildEnv {
     entries: Vec<Vec<u8>>,
+    files: Option<Staged>,
 }
 
 impl std::fmt::Debug for ChildEnv {
@@ -75,7 +78,10 @@ impl ChildEnv {
                 Var::Bare(raw) => bare(raw),
             })
             .collect();
-        Self { entries }
+        Self {
+            entries,
+            files: None,
+        }
     }
 
     /// Put each fetched value in place of its reference, then add the
@@ -89,10 +95,10 @@ impl ChildEnv {
         fetches: &Fetches,
         on_missing: OnMissing,
         paths: PathVars,
-        files: &mut Files,
+        files: &Files,
     ) -> Result<Self, Error> {
         let resolved = resolve_vars(scan, fetches, on_missing)?;
-        // Every value is in hand: only now are files written (all or none).
+        // Every value is in hand: only now are files staged (all or none).
         let contents: Vec<(String, SecretValue)> = resolved
             .iter()
             .filter_map(|var| match var {
@@ -102,7 +108,7 @@ impl ChildEnv {
                 _ => None,
             })
             .collect();
-        let written = files.write_all(&contents)?;
+        let staged = files.stage(&contents)?;
         drop(contents);
         let mut entries: Vec<Vec<u8>> = resolved
             .iter()
@@ -114,12 +120,7 @@ impl ChildEnv {
                     entry(name.as_bytes(), value.expose().as_bytes())
                 }
                 Resolved::File { name, .. } => {
-                    let path = written
-                        .iter()
-                        .find(|(var, _)| var == name)
-                        .map(|(_, path)| path.as_os_str().as_bytes())
-                        .unwrap_or_default();
-                    entry(name.as_bytes(), path)
+                    entry(name.as_bytes(), files.target(name).as_os_str().as_bytes())
                 }
             })
             .collect();
@@ -139,7 +140,10 @@ impl ChildEnv {
                 .filter(|var| !var.shadowed)
                 .map(|var| entry(var.name.as_bytes(), var.value().expose().as_bytes())),
         );
-        Ok(Self { entries })
+        Ok(Self {
+            entries,
+            files: Some(staged),
+        })
     }
 
     /// `argv` with `${NAME}` replaced from this environment (`--expand-args`).
@@ -444,6 +448,18 @@ pub fn exec(argv: &[OsString], env: ChildEnv) -> Error {
 }
 
 impl ChildEnv {
+    /// Put the staged `SECRET_FILE` files in place, recorded in `files`
+    /// for removal when the child is gone.
+    ///
+    /// # Errors
+    /// A rename that failed.
+    pub fn commit_files(&mut self, files: &mut Files) -> Result<(), Error> {
+        match self.files.take() {
+            Some(staged) => files.commit(staged),
+            None => Ok(()),
+        }
+    }
+
     /// The child's `PATH`, which `execvp` searches.
     #[must_use]
     pub fn path(&self) -> Option<OsString> {
@@ -585,6 +601,7 @@ mod tests {
                 entry(b"BIG", &[b'a'; 3000]),
                 bare(&"JUNK".into()),
             ],
+            files: None,
         };
         let Error::TooLarge(text) = env.too_large("too large".into()) else {
             panic!("not TooLarge");

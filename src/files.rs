@@ -71,68 +71,72 @@ impl Files {
         self.options.dir.join(var)
     }
 
-    /// Write every `(variable, value)`: each into a temporary file beside
-    /// its target first, then, once all of them are written and synced,
-    /// each renamed over its target. A failure before the renames leaves
-    /// every target as it was (the temporaries are removed), so a
-    /// re-resolution under `--watch` that fails never touches the files
-    /// of the child still running; the launch removes what this run wrote
-    /// ([`Files::remove_all`]) when it fails. Returns each variable's
-    /// path.
+    /// Stage every `(variable, value)`: each written and synced into a new
+    /// temporary file beside its target, none renamed yet. A failure
+    /// leaves every target as it was (the temporaries are removed), so a
+    /// re-resolution under `--watch` that fails never touches the files of
+    /// the child still running. [`Files::commit`] puts them in place;
+    /// a [`Staged`] dropped uncommitted removes its temporaries.
     ///
     /// # Errors
     /// An unsafe directory, a file that exists and is not ours, a failed
     /// write: each names the variable or directory.
-    pub fn write_all(
-        &mut self,
-        values: &[(String, SecretValue)],
-    ) -> Result<Vec<(String, PathBuf)>, Error> {
-        if self.dry {
-            return Ok(values
-                .iter()
-                .map(|(var, _)| (var.clone(), self.target(var)))
-                .collect());
+    pub fn stage(&self, values: &[(String, SecretValue)]) -> Result<Staged, Error> {
+        let mut staged = Staged {
+            dir: self.options.dir.clone(),
+            files: Vec::with_capacity(values.len()),
+        };
+        if self.dry || values.is_empty() {
+            return Ok(staged);
         }
-        let dir = self.options.dir.clone();
-        prepare_directory(&dir)?;
-        let mut temporaries = Vec::with_capacity(values.len());
-        let written = self.write_temporaries(&dir, values, &mut temporaries);
-        let renamed = written.and_then(|()| {
-            let mut paths = Vec::with_capacity(values.len());
-            for ((var, _), temporary) in values.iter().zip(&temporaries) {
-                let target = self.target(var);
-                std::fs::rename(temporary, &target).map_err(|e| write_failure(var, &dir, &e))?;
-                self.written.push(target.clone());
-                paths.push((var.clone(), target));
-            }
-            Ok(paths)
-        });
-        // Renamed ones are gone already; what is left failed or was not
-        // reached.
-        for temporary in &temporaries {
-            let _ = std::fs::remove_file(temporary);
-        }
-        let paths = renamed?;
-        if let Ok(dir) = std::fs::File::open(&dir) {
-            let _ = dir.sync_all();
-        }
-        tracing::debug!(files = paths.len(), dir = %dir.display(), "wrote the secret files");
-        Ok(paths)
+        prepare_directory(&staged.dir)?;
+        self.write_temporaries(values, &mut staged)?;
+        Ok(staged)
     }
 
-    /// Each value into its own new temporary file (`temporaries` gets each
-    /// path as soon as the file exists), written and synced.
+    /// Rename each staged file over its target (after the child they
+    /// replace is gone, under `--watch`), and remember it for
+    /// [`Files::remove_all`].
+    ///
+    /// # Errors
+    /// A rename that failed, naming the variable; what was staged and not
+    /// renamed is removed.
+    pub fn commit(&mut self, mut staged: Staged) -> Result<(), Error> {
+        let dir = staged.dir.clone();
+        let count = staged.files.len();
+        for (var, temporary) in std::mem::take(&mut staged.files) {
+            let target = self.target(&var);
+            if let Err(e) = std::fs::rename(&temporary, &target) {
+                let _ = std::fs::remove_file(&temporary);
+                return Err(write_failure(&var, &dir, &e));
+            }
+            self.written.push(target);
+        }
+        if count > 0 {
+            if let Ok(dir) = std::fs::File::open(&dir) {
+                let _ = dir.sync_all();
+            }
+            tracing::debug!(files = count, dir = %dir.display(), "wrote the secret files");
+        }
+        Ok(())
+    }
+
+    /// Each value into its own new temporary file (`staged` gets each
+    /// path as soon as the file exists), written and synced. The name has
+    /// a random part: as PID 1 every run would otherwise use the same one,
+    /// and a temporary left on a disk by a killed run would refuse the
+    /// next (`create_new`).
     fn write_temporaries(
         &self,
-        dir: &Path,
         values: &[(String, SecretValue)],
-        temporaries: &mut Vec<PathBuf>,
+        staged: &mut Staged,
     ) -> Result<(), Error> {
+        let dir = staged.dir.clone();
         for (var, value) in values {
             let target = self.target(var);
             self.check_target(var, &target)?;
-            let temporary = dir.join(format!(".{var}.{}.tmp", std::process::id()));
-            let fail = |e: std::io::Error| write_failure(var, dir, &e);
+            let temporary = dir.join(format!(".{var}.{:016x}.tmp", fastrand::u64(..)));
+            let fail = |e: std::io::Error| write_failure(var, &dir, &e);
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -140,7 +144,7 @@ impl Files {
                 .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
                 .open(&temporary)
                 .map_err(fail)?;
-            temporaries.push(temporary);
+            staged.files.push((var.clone(), temporary));
             file.write_all(value.expose().as_bytes()).map_err(fail)?;
             if let Some((uid, gid)) = self.options.owner {
                 std::os::unix::fs::fchown(&file, Some(uid), Some(gid)).map_err(fail)?;
@@ -170,6 +174,23 @@ impl Files {
     pub fn remove_all(&mut self) {
         for path in self.written.drain(..) {
             let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// Files written to temporaries, waiting for [`Files::commit`]; dropped
+/// uncommitted, they are removed.
+#[derive(Debug)]
+pub struct Staged {
+    dir: PathBuf,
+    /// (variable, temporary file).
+    files: Vec<(String, PathBuf)>,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (_, temporary) in self.files.drain(..) {
+            let _ = std::fs::remove_file(temporary);
         }
     }
 }

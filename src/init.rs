@@ -167,9 +167,8 @@ fn stop_signal_pending() -> Option<i32> {
 /// later", so the orchestrator replaces the task.
 pub const EXIT_TEMPFAIL: u8 = 75;
 
-/// The child to start after a change: its environment, built, and its
-/// arguments.
-#[derive(Debug)]
+/// The child to start after a change: its environment, built (its files
+/// staged), and its arguments.
 pub struct NextChild {
     /// The environment (the new values).
     pub env: ChildEnv,
@@ -211,7 +210,7 @@ pub fn wake() {
 /// # Errors
 /// The command cannot be started (126/127), or signal set-up failed (125).
 pub fn run(
-    argv: &[OsString],
+    argv: Vec<OsString>,
     env: ChildEnv,
     signal_group: bool,
     guard: SignalGuard,
@@ -220,16 +219,24 @@ pub fn run(
 ) -> Result<u8, Error> {
     // The files are removed whatever happens next: the child gone, or
     // stopped before it started.
-    let result = supervise_child(argv, env, signal_group, &guard, restarts.as_ref());
+    let result = supervise_child(
+        argv,
+        env,
+        signal_group,
+        &guard,
+        &mut files,
+        restarts.as_ref(),
+    );
     files.remove_all();
     result
 }
 
 fn supervise_child(
-    argv: &[OsString],
+    argv: Vec<OsString>,
     env: ChildEnv,
     signal_group: bool,
     guard: &SignalGuard,
+    files: &mut Files,
     restarts: Option<&Restarts>,
 ) -> Result<u8, Error> {
     if let Some(signum) = guard.stop_pending() {
@@ -247,19 +254,23 @@ fn supervise_child(
 
     let pid = spawn(argv, env)?;
     tracing::debug!(pid = pid.as_raw(), signal_group, "started the child");
-    supervise(pid, &blocked, signal_group, restarts)
+    supervise(pid, &blocked, signal_group, files, restarts)
 }
 
-/// Start `argv` with `env` in a process group of its own.
-fn spawn(argv: &[OsString], env: ChildEnv) -> Result<Pid, Error> {
+/// Start `argv` with `env` in a process group of its own. Both are
+/// dropped here (the arguments may hold values, with `--expand-args`).
+fn spawn(argv: Vec<OsString>, env: ChildEnv) -> Result<Pid, Error> {
     let path = env.path();
-    let mut command = env.command(argv, take_terminal);
+    let program = argv[0].clone();
+    let mut command = env.command(&argv, take_terminal);
     command.process_group(0);
     let spawned = command.spawn();
     // The command (and with it the resolved environment, wiped on drop) is
-    // gone from here on: the values live only in the child.
+    // gone from here on: the values live only in the child. The freed
+    // memory is wiped too (the crate's global allocator).
     drop(command);
-    let child = spawned.map_err(|e| child::exec_error(&argv[0], &e, path.as_deref()))?;
+    drop(argv);
+    let child = spawned.map_err(|e| child::exec_error(&program, &e, path.as_deref()))?;
     Ok(Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX)))
 }
 
@@ -298,6 +309,7 @@ fn supervise(
     mut pid: Pid,
     blocked: &SigSet,
     signal_group: bool,
+    files: &mut Files,
     restarts: Option<&Restarts>,
 ) -> Result<u8, Error> {
     let target = |pid: Pid| {
@@ -337,7 +349,11 @@ fn supervise(
                             return Ok(EXIT_TEMPFAIL);
                         }
                         After::Restart(next) => {
-                            pid = spawn(&next.argv, next.env)?;
+                            // The old child is gone: its files are
+                            // replaced only now.
+                            let NextChild { mut env, argv } = next;
+                            env.commit_files(files)?;
+                            pid = spawn(argv, env)?;
                             tracing::info!(pid = pid.as_raw(), "restarted the child");
                         }
                     },

@@ -222,10 +222,15 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
         scan,
         &paths,
         &baked,
-        &mut files,
+        &files,
         watched.as_ref(),
         &mut |refs| fetch_scan(cli, refs, &paths, &baked, false, guard.as_ref()),
     );
+    // The files go in place only once everything else succeeded.
+    let prepared = prepared.and_then(|(mut env, argv, versions)| {
+        env.commit_files(&mut files)?;
+        Ok((env, argv, versions))
+    });
     let (env, argv, versions) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
@@ -248,7 +253,7 @@ pub fn run(cli: &Cli) -> Result<u8, Error> {
                 }
                 _ => None,
             };
-            crate::init::run(&argv, env, cli.signal_group, guard, files, restarts)
+            crate::init::run(argv, env, cli.signal_group, guard, files, restarts)
         }
         None => {
             let error = child::exec(&argv, env);
@@ -267,7 +272,7 @@ fn prepare(
     scan: Scan,
     paths: &[PathRequest],
     baked: &[BakedEntry],
-    files: &mut Files,
+    files: &Files,
     watched: Option<&Watched>,
     fetch: &mut dyn FnMut(&Scan) -> Result<Fetches, Error>,
 ) -> Result<(ChildEnv, Vec<OsString>, Versions), Error> {
@@ -308,19 +313,23 @@ fn start_watch(
 ) -> Result<Restarts, Error> {
     let mut again = cli.clone();
     again.splay = None;
+    // A parameter gone since the launch is a failed re-resolution (the
+    // running child stays), whatever --on-missing said at the launch.
+    again.on_missing = OnMissing::Fail;
     let options = FetchOptions::from_cli(&again, false);
     let poll_options = options.clone();
     let file_options = file_options(cli)?;
     let prepare: watch::Prepare = Box::new(move |watched: &Watched| {
-        // The same paths as the launch's files (the same variables): the
-        // supervisor removes them at the end.
-        let mut files = Files::new(file_options.clone(), false);
+        // The same paths as the launch's files (the same variables),
+        // staged here; the supervisor puts them in place once the old
+        // child is gone, and removes them at the end.
+        let files = Files::new(file_options.clone(), false);
         let (env, argv, versions) = prepare(
             &again,
             scan.clone(),
             &paths,
             &baked,
-            &mut files,
+            &files,
             Some(watched),
             &mut |scan| {
                 let references: Vec<Reference> = scan.references().cloned().collect();
@@ -480,16 +489,10 @@ fn check(cli: &Cli, scan: &Scan, paths: &[PathRequest], baked: &[BakedEntry]) ->
     // What the launch would refuse after resolving: an environment too
     // large for execve.
     let too_large = if check::failure_summary(&rows).is_none() {
-        let mut files = Files::new(file_options(cli)?, true);
-        ChildEnv::build(
-            scan.clone(),
-            &fetches,
-            cli.on_missing,
-            path_vars,
-            &mut files,
-        )
-        .and_then(|env| env.check_size(&cli.command))
-        .err()
+        let files = Files::new(file_options(cli)?, true);
+        ChildEnv::build(scan.clone(), &fetches, cli.on_missing, path_vars, &files)
+            .and_then(|env| env.check_size(&cli.command))
+            .err()
     } else {
         None
     };

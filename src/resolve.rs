@@ -285,6 +285,9 @@ pub async fn resolve(
     settings: &Settings,
 ) -> Result<Fetches, Error> {
     let deadline = Instant::now() + settings.timeout;
+    if !baked.is_empty() {
+        crate::aws::check_kms_endpoint_env()?;
+    }
     let config =
         tokio::time::timeout_at(deadline.into(), crate::aws::load_config_any_region(region))
             .await

@@ -663,6 +663,24 @@ fn kms_errors_are_retried_or_named_like_parameter_store_errors() {
     result.assert_code(0);
     assert_eq!(result.stdout(), "ok\nok\n");
     assert_eq!(kms.calls(), 4, "two throttled, two answered");
+
+    // KMS's own outage (KMSInternalException, HTTP 500) is retried too.
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    let kms_down = FakeSsm::start(move |_| {
+        if counter.fetch_add(1, Ordering::SeqCst) < 1 {
+            aws_error(500, "KMSInternalException", "internal error")
+        } else {
+            plaintext("ok")
+        }
+    });
+    let result = launch(
+        &kms_down,
+        vec!["--".into(), "printenv".into(), "A".into(), "B".into()],
+    );
+    result.assert_code(0);
+    assert_eq!(result.stdout(), "ok\nok\n");
+    assert_eq!(kms_down.calls(), 3, "one failed with a 500 and retried");
     for call in kms.recorded() {
         let expected = if call.body["EncryptionContext"]["PARAMETER_ARN"] == EU_ARN {
             "eu-west-1"
@@ -847,4 +865,40 @@ new Plugin(serverless, {}).writeSecretToFile().then(
     )
     .assert_code(0);
     assert_eq!(std::fs::read_to_string(&ours).unwrap(), written);
+}
+
+/// A malformed `AWS_ENDPOINT_URL_KMS` is a configuration error at once
+/// when there is something to decrypt, and none of psc-exec's business
+/// otherwise (another tool's setting).
+#[test]
+fn a_malformed_kms_endpoint_fails_baked_launches_only() {
+    let tripwire = Tripwire::new();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("baked.json");
+    std::fs::write(&file, plugin_file(&[("A", "AQID", &arn("/svc/a"))])).unwrap();
+    let marker = dir.path().join("started");
+    let result = run(cmd("psc-exec", &tripwire.endpoint())
+        .env("AWS_ENDPOINT_URL_KMS", "not a url")
+        .arg("--baked")
+        .arg(&file)
+        .args(marker_child(&marker)));
+    result.assert_code(125).assert_one_line_error("psc-exec");
+    assert!(
+        result
+            .stderr()
+            .contains("AWS_ENDPOINT_URL_KMS is not an http(s) URL"),
+        "{result}"
+    );
+    assert!(!marker.exists());
+    tripwire.assert_untouched();
+
+    require_moto!();
+    let moto = Moto::shared();
+    moto.put("/baked-kms-endpoint/a", "plain-a");
+    let result = run(cmd("psc-exec", &moto.endpoint())
+        .env("AWS_ENDPOINT_URL_KMS", "not a url")
+        .env("A", "SECRET /baked-kms-endpoint/a")
+        .args(["--", "printenv", "A"]));
+    result.assert_code(0);
+    assert_eq!(result.stdout(), "plain-a\n");
 }

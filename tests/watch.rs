@@ -376,18 +376,36 @@ fn a_child_ignoring_the_restart_signal_is_killed_after_the_timeout() {
     let p = prefix("ignore");
     let name = format!("{p}/db");
     moto.put(&name, "v1");
+    let secrets = tempfile::tempdir().unwrap();
+    let dir = secrets.path().join("s");
+    let dir_flag = format!("--secrets-dir={}", dir.display());
     let mut command = psc_exec(
         &moto.endpoint(),
-        &["--watch", "1s", "--restart-timeout", "1s", "--signal-group"],
+        &[
+            "--watch",
+            "1s",
+            "--restart-timeout",
+            "3s",
+            "--signal-group",
+            &dir_flag,
+        ],
     );
-    command.env("VALUE", format!("SECRET {name}"));
+    command
+        .env("VALUE", format!("SECRET {name}"))
+        .env("F", format!("SECRET_FILE {name}"));
     // STOP_AFTER 0: TERM is recorded and ignored.
     let mut watcher = Watcher::start(command, 0);
     watcher.wait_for("the child", |w| w.starts().len() == 1);
     let old = watcher.starts()[0].0;
     moto.put(&name, "v2");
+    watcher.wait_for("the restart signal", |w| w.terms(old) == 1);
+    // The old child still runs (it ignores TERM until the KILL): its file
+    // is still its own; the new one replaces it only once it is gone.
+    assert_eq!(std::fs::read_to_string(dir.join("F")).unwrap(), "v1");
+    assert_eq!(watcher.starts().len(), 1);
     watcher.wait_for("the next child", |w| w.starts().len() == 2);
-    assert_eq!(watcher.starts()[1].1, "v2");
+    assert_eq!(watcher.starts()[1].1, "v2 v2");
+    assert_eq!(std::fs::read_to_string(dir.join("F")).unwrap(), "v2");
     assert_eq!(watcher.terms(old), 1);
     assert!(!group_alive(old), "SIGKILL took the old group");
     assert_eq!(
@@ -742,5 +760,37 @@ fn a_failed_file_write_on_a_change_keeps_the_running_childs_files() {
         .filter(|n| n.to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(watcher.stop(), 0, "{}", watcher.stderr());
+}
+
+/// A parameter deleted since the launch makes the re-resolution fail,
+/// whatever `--on-missing` said at the launch: the running child stays.
+#[test]
+fn a_deleted_parameter_keeps_the_running_child_even_with_on_missing_keep() {
+    require_moto!();
+    let moto = Moto::start();
+    let p = prefix("deleted");
+    let name = format!("{p}/db");
+    let other = format!("{p}/other");
+    moto.put(&name, "v1");
+    moto.put(&other, "o1");
+    let mut command = psc_exec(&moto.endpoint(), &["--watch", "1s", "--on-missing", "keep"]);
+    command
+        .env("VALUE", format!("SECRET {name}"))
+        .env("OTHER", format!("SECRET {other}"));
+    let mut watcher = Watcher::start(command, 1);
+    watcher.wait_for("the child", |w| w.starts().len() == 1);
+    assert_eq!(watcher.starts()[0].1, "v1");
+    let client = moto.client();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(client.delete_parameter().name(&other).send())
+        .unwrap();
+    moto.put(&name, "v2");
+    watcher.wait_for("the failed re-resolution", |w| {
+        w.stderr().contains("resolving again failed")
+    });
+    assert_eq!(watcher.starts().len(), 1, "{}", watcher.stderr());
+    assert!(watcher.stderr().contains(&other), "{}", watcher.stderr());
     assert_eq!(watcher.stop(), 0, "{}", watcher.stderr());
 }

@@ -5,8 +5,12 @@
 //!
 //! Calls: `GetParameters` by 10 with `WithDecryption=false`, and
 //! `DescribeParameters` for the tier (see [`advanced`]). Nothing is ever
-//! decrypted: psc bake never holds a value. The file is written only when
-//! every lookup succeeded, atomically and mode 0600.
+//! decrypted; but what Parameter Store returns without decryption is the
+//! plaintext itself for a String or StringList (refused), so the answer's
+//! `Value` is held as a [`SecretValue`] (redacted `Debug`, wiped) until it
+//! is known to be a SecureString's ciphertext. This module reads it only
+//! to check that it is base64. The file is written only when every lookup
+//! succeeded, atomically and mode 0600.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -21,6 +25,7 @@ use super::cli::BakeArgs;
 use super::name;
 use crate::error::OsReason;
 use crate::reference::{Reference, Target};
+use crate::secret::SecretValue;
 
 /// One thing to bake: the variable and the parameter (with its selector).
 #[derive(Debug, Clone)]
@@ -30,12 +35,14 @@ struct Spec {
 }
 
 /// What GetParameters returned for one request: never decrypted.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Baked {
     /// The stored name (a one-level `/x` comes back as `x`).
     stored_name: String,
     kind: ParameterType,
-    ciphertext: String,
+    /// The answer's `Value`: the ciphertext of a SecureString, but the
+    /// plaintext of anything else.
+    value: SecretValue,
     arn: String,
 }
 
@@ -186,7 +193,7 @@ async fn lookup(
             let baked = Baked {
                 stored_name,
                 kind: parameter.r#type.unwrap_or(ParameterType::String),
-                ciphertext: parameter.value.unwrap_or_default(),
+                value: SecretValue::new(parameter.value.unwrap_or_default()),
                 arn: parameter.arn.unwrap_or_default(),
             };
             found.insert(reference.request_name().to_owned(), baked);
@@ -219,7 +226,7 @@ async fn lookup(
             ));
         } else if baked.arn.is_empty()
             || base64::engine::general_purpose::STANDARD
-                .decode(baked.ciphertext.as_bytes())
+                .decode(baked.value.expose().as_bytes())
                 .map_or(true, |blob| blob.is_empty())
         {
             // Parameter Store returns a SecureString without decryption
@@ -264,7 +271,8 @@ async fn lookup(
             let baked = &found[spec.reference.request_name()];
             (
                 spec.name.clone(),
-                baked.ciphertext.clone(),
+                // A SecureString's ciphertext (checked above): no value.
+                baked.value.expose().to_owned(),
                 baked.arn.clone(),
             )
         })

@@ -63,6 +63,20 @@ impl FetchOptions {
         }
     }
 
+    /// The resolution settings these options make (decrypted calls).
+    ///
+    /// # Errors
+    /// An invalid `AWS_MAX_ATTEMPTS`.
+    pub(crate) fn settings(&self) -> Result<Settings, Error> {
+        Ok(Settings {
+            max_attempts: crate::aws::max_attempts(self.max_attempts)?,
+            timeout: self.timeout,
+            attempt_timeout: self.attempt_timeout,
+            keep_going: self.keep_going,
+            ..Settings::default()
+        })
+    }
+
     fn from_cli(cli: &Cli, keep_going: bool) -> Self {
         Self {
             region: cli.region.clone(),
@@ -116,17 +130,10 @@ fn fetch_again(
     let calls = references.len().div_ceil(10) + paths.len() + baked.len();
     let runtime = crate::runtime_for(calls)?;
     let fetched = runtime.block_on(async {
-        let settings = Settings {
-            max_attempts: crate::aws::max_attempts(options.max_attempts)?,
-            timeout: options.timeout,
-            attempt_timeout: options.attempt_timeout,
-            keep_going: options.keep_going,
-            ..Settings::default()
-        };
+        let settings = options.settings()?;
         let work = async {
             if let Some(splay) = options.splay {
-                let ceiling = u64::try_from(splay.as_millis()).unwrap_or(u64::MAX);
-                let pause = Duration::from_millis(fastrand::u64(0..=ceiling));
+                let pause = splayed(splay);
                 tracing::debug!(pause_ms = pause.as_millis(), "splay");
                 tokio::time::sleep(pause).await;
             }
@@ -156,6 +163,12 @@ fn fetch_again(
         runtime.shutdown_background();
     }
     fetched
+}
+
+/// A random pause up to `splay` (`--splay`, `--restart-splay`).
+pub(crate) fn splayed(splay: Duration) -> Duration {
+    let ceiling = u64::try_from(splay.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(fastrand::u64(0..=ceiling))
 }
 
 /// psc-exec: scan, fetch, then exec (or supervise) the command, or report

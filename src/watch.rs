@@ -308,12 +308,6 @@ fn jittered(interval: Duration) -> Duration {
     interval.mul_f64(0.8 + 0.4 * fastrand::f64())
 }
 
-/// A random pause up to `splay`.
-fn splayed(splay: Duration) -> Duration {
-    let ceiling = u64::try_from(splay.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(fastrand::u64(0..=ceiling))
-}
-
 /// Start polling on a thread of its own; each change that resolves again
 /// comes out of the receiver as the next child (the supervisor woken with
 /// a SIGCHLD). Logs, at start, the calls it will make per minute, and
@@ -387,7 +381,7 @@ pub fn start(
                 };
                 baseline = versions;
                 if let Some(splay) = options.splay {
-                    let pause = splayed(splay);
+                    let pause = crate::launch::splayed(splay);
                     tracing::debug!(pause_ms = pause.as_millis(), "restart splay");
                     std::thread::sleep(pause);
                 }
@@ -407,12 +401,9 @@ fn poll(watched: &Watched, options: &FetchOptions) -> Result<Versions, Error> {
     let runtime = crate::runtime()?;
     let polled = runtime.block_on(async {
         let settings = Settings {
-            max_attempts: crate::aws::max_attempts(options.max_attempts)?,
-            timeout: options.timeout,
-            attempt_timeout: options.attempt_timeout,
             keep_going: false,
             with_decryption: false,
-            ..Settings::default()
+            ..options.settings()?
         };
         let region = options.region.as_deref();
         let versions =
@@ -517,10 +508,12 @@ mod tests {
             assert!(d >= Duration::from_secs(8) && d <= Duration::from_secs(12));
             low = low.min(d);
             high = high.max(d);
-            assert!(splayed(Duration::from_millis(300)) <= Duration::from_millis(300));
+            assert!(
+                crate::launch::splayed(Duration::from_millis(300)) <= Duration::from_millis(300)
+            );
         }
         // Spread over the range, not stuck at one end.
         assert!(low < Duration::from_secs(9) && high > Duration::from_secs(11));
-        assert_eq!(splayed(Duration::ZERO), Duration::ZERO);
+        assert_eq!(crate::launch::splayed(Duration::ZERO), Duration::ZERO);
     }
 }

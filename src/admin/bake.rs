@@ -13,7 +13,6 @@
 //! succeeded, atomically and mode 0600.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
 
 use aws_sdk_ssm::Client;
@@ -349,48 +348,13 @@ async fn advanced(client: &Client, names: &[String]) -> Result<Vec<String>, Fail
 /// then the directory flushed, so a reader (or a crash) sees the old file
 /// or the new one. The temporary file is removed when anything fails.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let shown = path.display();
-    let failed = |what: &str, e: &std::io::Error| {
-        Failure::Failed(format!("cannot {what} {shown}: {}", OsReason(e)))
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Failure::Usage(format!("--out is not a file name: {shown}")))?;
-    let (temp, mut out) = (0..16)
-        .find_map(|_| {
-            let temp = dir.join(format!(".{base}.psc-{:08x}", fastrand::u32(..)));
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&temp)
-                .map(|f| (temp, f))
-                .ok()
-        })
-        .ok_or_else(|| {
-            failed(
-                "create a temporary file beside",
-                &std::io::Error::from(std::io::ErrorKind::AlreadyExists),
-            )
-        })?;
-    let written = out
-        .write_all(bytes)
-        .and_then(|()| out.sync_all())
-        .and_then(|()| std::fs::rename(&temp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(failed("write", &e));
+    if path.file_name().is_none() {
+        return Err(Failure::Usage(format!(
+            "--out is not a file name: {}",
+            path.display()
+        )));
     }
-    if let Ok(dir) = std::fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+    super::replace_file(path, bytes, None, &path.display())
 }
 
 #[cfg(test)]

@@ -650,6 +650,65 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
+
+/// Replace `target` with `bytes`: a new temporary file beside it (mode
+/// 0600, then `permissions` if given), written and synced, renamed over
+/// it, the directory synced; the temporary is removed on any failure.
+/// `shown` names the file in errors.
+pub(crate) fn replace_file(
+    target: &std::path::Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+    shown: &dyn std::fmt::Display,
+) -> Result<(), Failure> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let failed = |what: &str, e: &std::io::Error| {
+        Failure::Failed(format!(
+            "cannot {what} {shown}: {}",
+            crate::error::OsReason(e)
+        ))
+    };
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let base = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (temp, mut out) = (0..16)
+        .find_map(|_| {
+            let temp = dir.join(format!(".{base}.psc-{:08x}", fastrand::u32(..)));
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temp)
+                .map(|f| (temp, f))
+                .ok()
+        })
+        .ok_or_else(|| {
+            failed(
+                "create a temporary file beside",
+                &std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            )
+        })?;
+    let written = out
+        .write_all(bytes)
+        .and_then(|()| permissions.map_or(Ok(()), |p| out.set_permissions(p)))
+        .and_then(|()| out.sync_all())
+        .and_then(|()| std::fs::rename(&temp, target));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(failed("write", &e));
+    }
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

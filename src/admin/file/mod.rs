@@ -15,7 +15,6 @@ mod kms;
 pub mod yaml;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 
 use aws_sdk_ssm::types::{ParameterType, Tag};
@@ -506,47 +505,16 @@ fn sync(args: &SyncArgs, region: Option<&str>) -> Result<(), Failure> {
 /// never half of either. psyml users lose the file with `psyml encrypt f
 /// > f`, as the shell truncates it before psyml reads it.
 fn write_in_place(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    use std::os::unix::fs::OpenOptionsExt as _;
     let shown = path.display();
     let failed = |what: &str, e: &std::io::Error| {
         Failure::Failed(format!("cannot {what} {shown}: {}", OsReason(e)))
     };
     // Through a symbolic link, the file it points at is the one replaced.
     let target = std::fs::canonicalize(path).map_err(|e| failed("resolve", &e))?;
-    let dir = target.parent().unwrap_or_else(|| Path::new("/"));
-    let base = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let permissions = std::fs::metadata(&target)
         .map_err(|e| failed("read", &e))?
         .permissions();
-    let (temp, mut out) = (0..16)
-        .find_map(|_| {
-            let temp = dir.join(format!(".{base}.psc-{:08x}", fastrand::u32(..)));
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&temp)
-                .map(|f| (temp, f))
-                .ok()
-        })
-        .ok_or_else(|| {
-            failed(
-                "create a temporary file beside",
-                &std::io::Error::from(std::io::ErrorKind::AlreadyExists),
-            )
-        })?;
-    let written = out
-        .write_all(bytes)
-        .and_then(|()| out.set_permissions(permissions))
-        .and_then(|()| out.sync_all())
-        .and_then(|()| std::fs::rename(&temp, &target));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(failed("write", &e));
-    }
+    super::replace_file(&target, bytes, Some(permissions), &shown)?;
     tracing::info!(file = %shown, "rewritten in place");
     Ok(())
 }

@@ -120,13 +120,14 @@ fn throttling_until_the_deadline_fails_within_it() {
     let fake = FakeSsm::start(|_| throttled());
     let line = assert_failed(
         &fake,
-        &["--timeout", "2s", "--max-attempts", "1000"],
-        Duration::from_secs(2),
+        &["--timeout", "4s", "--max-attempts", "1000"],
+        Duration::from_secs(4),
     );
     assert!(
         line.starts_with("psc-exec: throttled: deadline reached after "),
         "{line}"
     );
+    // Pauses after throttling: 0.5-1 s, then 1-2 s: a third call by 3 s.
     assert!(fake.calls() >= 3, "retried: {}", fake.calls());
 }
 

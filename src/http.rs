@@ -86,6 +86,7 @@ pub fn pem_certificates(pem: &[u8]) -> (Vec<CertificateDer<'static>>, usize) {
     let end = memchr::memmem::Finder::new(END);
     let mut certificates = Vec::new();
     let mut undecodable = 0;
+    let mut base64 = Vec::new();
     let mut rest = pem;
     while let Some(at) = begin.find(rest) {
         let after = &rest[at + BEGIN.len()..];
@@ -99,15 +100,33 @@ pub fn pem_certificates(pem: &[u8]) -> (Vec<CertificateDer<'static>>, usize) {
             undecodable += 1;
             break;
         };
-        // The BEGIN line's own end (trailing blanks) is whitespace that
-        // the forgiving decoder skips.
-        match base64_simd::forgiving_decode_to_vec(&after[..stop]) {
-            Ok(der) if !der.is_empty() => certificates.push(CertificateDer::from(der)),
+        match decode_section(&after[..stop], &mut base64) {
+            Some(der) if !der.is_empty() => certificates.push(CertificateDer::from(der)),
             _ => undecodable += 1,
         }
         rest = &after[stop + END.len()..];
     }
     (certificates, undecodable)
+}
+
+/// The bytes of one PEM section's base64 `body` (the BEGIN line's end
+/// included), `base64` being scratch space.
+///
+/// Its lines are joined (line by line, so each is one copy: base64-simd's
+/// forgiving decoder removes whitespace a byte at a time, most of the work
+/// for a bundle) and decoded as strict padded base64; a body that is not
+/// (blanks inside a line, no padding) goes to the forgiving decoder.
+fn decode_section(body: &[u8], base64: &mut Vec<u8>) -> Option<Vec<u8>> {
+    base64.clear();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
+        base64.extend_from_slice(body[start..end].trim_ascii());
+        start = end + 1;
+    }
+    base64_simd::STANDARD
+        .decode_to_vec(&base64)
+        .or_else(|_| base64_simd::forgiving_decode_to_vec(body))
+        .ok()
 }
 
 /// The certificates of the bundle file `path`, read at once; the reason it
@@ -494,11 +513,18 @@ mod tests {
         let pem = b"junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n\
             -----BEGIN CERTIFICATE-----\r\nAQID\r\nBA==\r\n-----END CERTIFICATE-----\r\n\
             -----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n\
+            -----BEGIN CERTIFICATE-----  \n AQ ID\tBQ\n-----END CERTIFICATE-----\n\
             x-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n\
             -----BEGIN TRUSTED CERTIFICATE-----\nAQID\n-----END TRUSTED CERTIFICATE-----\n\
             -----BEGIN CERTIFICATE-----\nAQID\n";
         let (certificates, undecodable) = pem_certificates(pem);
-        assert_eq!(certificates, [CertificateDer::from(vec![1, 2, 3, 4])]);
+        assert_eq!(
+            certificates,
+            [
+                CertificateDer::from(vec![1, 2, 3, 4]),
+                CertificateDer::from(vec![1, 2, 3, 5])
+            ]
+        );
         assert_eq!(undecodable, 2);
     }
 }

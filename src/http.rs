@@ -179,7 +179,6 @@ fn file_certificates(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
 /// The roots to trust (see the module's documentation for the order).
 fn root_store() -> rustls::RootCertStore {
     let certificates = if let Some(chosen) = CHOSEN.get() {
-        tracing::debug!("CA certificates from --ca-bundle only");
         chosen.clone()
     } else if std::env::var_os("SSL_CERT_DIR").is_some() {
         tracing::debug!("CA certificates from SSL_CERT_DIR (and SSL_CERT_FILE if set)");

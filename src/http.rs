@@ -27,7 +27,8 @@
 //! system's bundle file that `openssl-probe` finds (not the certificate
 //! directory as well, which the SDK would read: hundreds of files for the
 //! same certificates); else what rustls-native-certs finds. A certificate
-//! webpki cannot parse is skipped, as the SDK does, never a panic.
+//! webpki cannot parse is skipped, as the SDK skips one of the system's
+//! (its PEM path would panic instead).
 
 use std::borrow::Cow;
 use std::future::Future;

@@ -57,66 +57,34 @@ pub fn max_attempts(flag: Option<u32>) -> Result<u32, Error> {
     }
 }
 
-/// Choose the CA certificates the TLS stack loads: `bundle` alone when
-/// given (`--ca-bundle`), else as `prefer_ca_bundle` (the system's
-/// bundle file, unless `SSL_CERT_FILE` or `SSL_CERT_DIR` is set).
-///
-/// Changes only psc-exec's own environment, never the child's (that was
-/// taken before). The SDK's HTTP client reads the CA certificates through
-/// rustls-native-certs, which reads `SSL_CERT_FILE`/`SSL_CERT_DIR` from the
-/// environment; setting them is the one way in without building the TLS
-/// client ourselves.
+/// Choose the CA certificates the calls trust: `bundle` alone when given
+/// (`--ca-bundle`), else as [`crate::http`] chooses from the environment
+/// (`SSL_CERT_DIR`, `SSL_CERT_FILE`, else the system's bundle file). The
+/// environment is only read, never changed: the command's is its own.
 ///
 /// # Errors
-/// A `bundle` that cannot be read, before any call is made.
-///
-/// # Safety
-/// No other thread may exist (`std::env::set_var`'s precondition).
-pub unsafe fn choose_ca_certificates(bundle: Option<&std::path::Path>) -> Result<(), Error> {
+/// A `bundle` that cannot be read, or holds no PEM certificate, before any
+/// call is made.
+pub fn choose_ca_certificates(bundle: Option<&std::path::Path>) -> Result<(), Error> {
     let Some(bundle) = bundle else {
-        // SAFETY: as the caller promised.
-        unsafe { prefer_ca_bundle() };
         return Ok(());
     };
     // Checked now: a wrong file is one clear line, not a refused
-    // certificate later (rustls-native-certs would skip it and trust
-    // nothing). Only the first certificate is parsed here.
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
+    // certificate later. Read once: these are the certificates trusted.
     let wrong = |why: String| Error::Config(format!("--ca-bundle {}: {why}", bundle.display()));
-    let pem = std::fs::read(bundle).map_err(|e| wrong(crate::error::OsReason(&e).to_string()))?;
-    if !matches!(CertificateDer::pem_slice_iter(&pem).next(), Some(Ok(_))) {
+    let (certificates, undecodable) = crate::http::bundle_certificates(bundle)
+        .map_err(|e| wrong(crate::error::OsReason(&e).to_string()))?;
+    if certificates.is_empty() {
         return Err(wrong("no PEM certificate in it".into()));
     }
-    tracing::debug!(file = %bundle.display(), "CA certificates from --ca-bundle only");
-    // SAFETY: as the caller promised, no other thread exists.
-    unsafe {
-        std::env::set_var("SSL_CERT_FILE", bundle);
-        std::env::remove_var("SSL_CERT_DIR");
-    }
+    tracing::debug!(
+        file = %bundle.display(),
+        certificates = certificates.len(),
+        undecodable,
+        "CA certificates from --ca-bundle only"
+    );
+    crate::http::trust_only(certificates);
     Ok(())
-}
-
-/// Point the TLS stack at the system's CA bundle file, unless the user
-/// chose (`SSL_CERT_FILE` or `SSL_CERT_DIR`). Without it the SDK loads the
-/// bundle *and* reads every file of the certificate directory (hundreds on
-/// Debian: about 6 ms of start-up) for the same certificates. A CA that is
-/// only in the directory, not in the bundle, needs `SSL_CERT_DIR`.
-///
-/// Changes only psc-exec's own environment, never the child's (that was
-/// taken before).
-///
-/// # Safety
-/// No other thread may exist.
-unsafe fn prefer_ca_bundle() {
-    if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
-        return;
-    }
-    if let Some(file) = openssl_probe::probe().cert_file {
-        tracing::debug!(file = %file.display(), "CA certificates from the bundle file");
-        // SAFETY: as the caller promised, no other thread exists.
-        unsafe { std::env::set_var("SSL_CERT_FILE", file) };
-    }
 }
 
 /// Whether the environment holds static credentials, which the default
@@ -127,8 +95,9 @@ fn env_credentials_present() -> bool {
 }
 
 /// The HTTPS client of every call (psc-exec, `--init`, psc, and the
-/// credential providers the configuration builds): the SDK's own hyper and
-/// rustls client, with rustls on *ring*.
+/// credential providers the configuration builds): [`crate::http`]'s,
+/// rustls on *ring*, with the CA certificates chosen by
+/// [`choose_ca_certificates`].
 ///
 /// Not the SDK's default (`default-https-client`, rustls on AWS-LC): AWS-LC
 /// seeds its random generator from CPU timing jitter on the first handshake
@@ -136,14 +105,12 @@ fn env_credentials_present() -> bool {
 /// together. *ring* seeds from `getrandom`, as BoringSSL and OpenSSL do. The
 /// jitter source can only be left out of AWS-LC by an environment variable
 /// at build time (`AWS_LC_SYS_NO_JITTER_ENTROPY`), which `cargo install`
-/// does not carry; the crypto provider is chosen here and in `Cargo.toml`.
-/// The figures are in the README (Performance).
+/// does not carry. Not the SDK's client on ring either: it decodes the CA
+/// bundle at a fraction of the speed (see [`crate::http`]). The figures
+/// are in the README (Performance).
 #[must_use]
 pub fn https_client() -> aws_sdk_ssm::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    crate::http::client()
 }
 
 /// Load the shared configuration: credentials chain, region, endpoint.

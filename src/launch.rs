@@ -98,9 +98,6 @@ impl FetchOptions {
 /// they are not waited for (exec or exit ends them, and one stuck in a DNS
 /// lookup must not outlast `--timeout`).
 ///
-/// Must run before any other thread exists (the CA choice sets psc-exec's
-/// own environment).
-///
 /// # Errors
 /// Configuration errors, and failed calls unless `keep_going`.
 pub fn fetch(
@@ -110,8 +107,7 @@ pub fn fetch(
     options: &FetchOptions,
     guard: Option<&SignalGuard>,
 ) -> Result<Fetches, Error> {
-    // SAFETY: the caller runs this before any other thread exists.
-    unsafe { crate::aws::choose_ca_certificates(options.ca_bundle.as_deref())? };
+    crate::aws::choose_ca_certificates(options.ca_bundle.as_deref())?;
     fetch_again(references, paths, baked, options, guard)
 }
 

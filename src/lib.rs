@@ -45,6 +45,7 @@ pub mod cli;
 mod credentials;
 pub mod error;
 mod files;
+mod http;
 mod init;
 pub mod lambda;
 pub mod launch;

@@ -1,0 +1,530 @@
+//! The HTTPS client of every call (psc-exec, `--init`, psc, and the
+//! credential providers the configuration builds): hyper-util's pooled
+//! client over hyper-rustls, rustls on *ring*, HTTP/1.1.
+//!
+//! It is the SDK's own client (aws-smithy-http-client 1.1, rustls on ring)
+//! rebuilt for one difference: the CA certificates. That client takes them
+//! only as PEM text, decoded by rustls-pki-types' constant-time base64
+//! decoder a byte at a time (built for private keys), or through
+//! rustls-native-certs, which also reads the file line by line: 1.0 to
+//! 1.3 ms of each launch for Debian's bundle (144 roots, 220 KB). Here the
+//! bundle is one `read` and each certificate one SIMD base64 decode
+//! (base64-simd, already in the tree through aws-smithy-types), parsed once
+//! per process. The rest follows the SDK's client (aws-smithy-http-client
+//! 1.1.13, `client.rs` and `client/tls/rustls_provider.rs`): its cipher
+//! suites, TLS 1.3 and 1.2, `TCP_NODELAY`, the connect timeout around the
+//! TCP and TLS handshakes, the read timeout around the wait for the
+//! response head, one connection pool per pair of timeouts, the same errors
+//! (their causes kept, so that a refused certificate is told apart from a
+//! network error, and timeouts and I/O errors stay retryable), connections
+//! captured for the orchestrator to poison. Like the SDK's client with its
+//! defaults, no proxy.
+//!
+//! Which certificates (checked by `tests/launcher.rs`): `--ca-bundle`'s
+//! file alone ([`trust_only`]); else, with `SSL_CERT_DIR` set, what
+//! rustls-native-certs loads (every file of the directories, and
+//! `SSL_CERT_FILE` too when set); else the `SSL_CERT_FILE` file; else the
+//! system's bundle file that `openssl-probe` finds (not the certificate
+//! directory as well, which the SDK would read: hundreds of files for the
+//! same certificates); else what rustls-native-certs finds. A certificate
+//! webpki cannot parse is skipped, as the SDK skips one of the system's
+//! (its PEM path would panic instead).
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use aws_smithy_async::future::timeout::{TimedOutError, Timeout};
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, TokioSleep};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::ErrorKind;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_util::client::legacy::Client as PoolingClient;
+use hyper_util::client::legacy::connect::{
+    CaptureConnection, HttpConnector as TcpConnector, HttpInfo, capture_connection,
+};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::pki_types::CertificateDer;
+
+/// The certificates of `--ca-bundle`: when set, the only trust.
+static CHOSEN: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+
+/// The TLS configuration, roots included: built on the first connection
+/// settings a client is asked for, once per process.
+static TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+
+/// Trust only `certificates` (`--ca-bundle`'s), whatever the environment
+/// says. The first choice of a process holds: psc-exec makes it once,
+/// before any client exists.
+pub fn trust_only(certificates: Vec<CertificateDer<'static>>) {
+    if CHOSEN.set(certificates).is_err() {
+        tracing::debug!("CA certificates already chosen");
+    }
+}
+
+/// The certificates of a PEM file's `CERTIFICATE` sections, in order, and
+/// how many sections could not be decoded (skipped, as rustls-native-certs
+/// skips them). Other sections (keys, `TRUSTED CERTIFICATE`) are ignored,
+/// as rustls-pki-types' reader ignores them.
+#[must_use]
+pub fn pem_certificates(pem: &[u8]) -> (Vec<CertificateDer<'static>>, usize) {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let begin = memchr::memmem::Finder::new(BEGIN);
+    let end = memchr::memmem::Finder::new(END);
+    let mut certificates = Vec::new();
+    let mut undecodable = 0;
+    let mut base64 = Vec::new();
+    let mut rest = pem;
+    while let Some(at) = begin.find(rest) {
+        let after = &rest[at + BEGIN.len()..];
+        // A marker counts at the start of a line only (rustls-pki-types).
+        if at > 0 && !matches!(rest[at - 1], b'\n' | b'\r') {
+            rest = after;
+            continue;
+        }
+        let Some(stop) = end.find(after) else {
+            // No end marker: rustls-pki-types fails the rest of the file.
+            undecodable += 1;
+            break;
+        };
+        match decode_section(&after[..stop], &mut base64) {
+            Some(der) if !der.is_empty() => certificates.push(CertificateDer::from(der)),
+            _ => undecodable += 1,
+        }
+        rest = &after[stop + END.len()..];
+    }
+    (certificates, undecodable)
+}
+
+/// The bytes of one PEM section's base64 `body` (the BEGIN line's end
+/// included), `base64` being scratch space.
+///
+/// Its lines are joined (line by line, so each is one copy: base64-simd's
+/// forgiving decoder removes whitespace a byte at a time, most of the work
+/// for a bundle) and decoded as strict padded base64; a body that is not
+/// (blanks inside a line, no padding) goes to the forgiving decoder.
+fn decode_section(body: &[u8], base64: &mut Vec<u8>) -> Option<Vec<u8>> {
+    base64.clear();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
+        base64.extend_from_slice(body[start..end].trim_ascii());
+        start = end + 1;
+    }
+    base64_simd::STANDARD
+        .decode_to_vec(&base64)
+        .or_else(|_| base64_simd::forgiving_decode_to_vec(body))
+        .ok()
+}
+
+/// The certificates of the bundle file `path`, read at once; the reason it
+/// cannot be read otherwise.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn bundle_certificates(
+    path: &std::path::Path,
+) -> std::io::Result<(Vec<CertificateDer<'static>>, usize)> {
+    std::fs::read(path).map(|pem| pem_certificates(&pem))
+}
+
+/// What rustls-native-certs loads from the environment or the system,
+/// with its errors logged as the SDK logs them.
+fn native_certificates() -> Vec<CertificateDer<'static>> {
+    let loaded = rustls_native_certs::load_native_certs();
+    if !loaded.errors.is_empty() {
+        let errors: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+        tracing::warn!(?errors, "native root CA certificate loading errors");
+    }
+    loaded.certs
+}
+
+/// The certificates of a bundle file, or none (every handshake then fails
+/// the certificate check) with a warning when it cannot be read.
+fn file_certificates(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
+    match bundle_certificates(path) {
+        Ok((certificates, undecodable)) => {
+            if undecodable > 0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    undecodable,
+                    "CA bundle sections that are not base64 skipped"
+                );
+            }
+            certificates
+        }
+        Err(error) => {
+            tracing::warn!(
+                file = %path.display(),
+                error = %crate::error::OsReason(&error),
+                "CA bundle file cannot be read"
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// The roots to trust (see the module's documentation for the order).
+fn root_store() -> rustls::RootCertStore {
+    let certificates = if let Some(chosen) = CHOSEN.get() {
+        chosen.clone()
+    } else if std::env::var_os("SSL_CERT_DIR").is_some() {
+        tracing::debug!("CA certificates from SSL_CERT_DIR (and SSL_CERT_FILE if set)");
+        native_certificates()
+    } else if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
+        let file = std::path::PathBuf::from(file);
+        tracing::debug!(file = %file.display(), "CA certificates from SSL_CERT_FILE");
+        file_certificates(&file)
+    } else if let Some(file) = openssl_probe::probe().cert_file {
+        tracing::debug!(file = %file.display(), "CA certificates from the bundle file");
+        file_certificates(&file)
+    } else {
+        native_certificates()
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, skipped) = roots.add_parsable_certificates(certificates);
+    tracing::debug!(added, skipped, "CA certificates loaded");
+    if added == 0 {
+        tracing::warn!("no CA certificates: every TLS handshake will fail");
+    }
+    roots
+}
+
+/// The SDK client's cipher suites (aws-smithy-http-client's
+/// `restrict_ciphers`), in its order.
+const CIPHER_SUITES: [rustls::CipherSuite; 7] = [
+    rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+    rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
+    rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    rustls::CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+];
+
+/// The TLS configuration: ring with the SDK's cipher suites, TLS 1.3 and
+/// 1.2, the roots of [`root_store`]; built once.
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    TLS.get_or_init(|| {
+        let ring = rustls::crypto::ring::default_provider();
+        let cipher_suites = CIPHER_SUITES
+            .iter()
+            .filter_map(|suite| {
+                ring.cipher_suites
+                    .iter()
+                    .find(|s| s.suite() == *suite)
+                    .copied()
+            })
+            .collect();
+        let provider = rustls::crypto::CryptoProvider {
+            cipher_suites,
+            ..ring
+        };
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+            .with_safe_default_protocol_versions()
+            // ring supports both versions: a failure is a bug of this build.
+            .expect("ring supports TLS 1.3 and 1.2")
+            .with_root_certificates(root_store())
+            .with_no_client_auth();
+        Arc::new(config)
+    })
+    .clone()
+}
+
+/// The HTTP client of every SDK client psc-exec and psc build.
+#[must_use]
+pub fn client() -> SharedHttpClient {
+    SharedHttpClient::new(Client::default())
+}
+
+/// The timeouts a connector was built for: the SDK's cache key.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
+/// One connector (and so one connection pool) per pair of timeouts, as the
+/// SDK's client keeps them.
+#[derive(Debug, Default)]
+struct Client {
+    connectors: Mutex<Vec<(Timeouts, SharedHttpConnector)>>,
+}
+
+impl HttpClient for Client {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self
+            .connectors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, connector)) = connectors.iter().find(|(k, _)| *k == key) {
+            return connector.clone();
+        }
+        let sleep = components
+            .sleep_impl()
+            .unwrap_or_else(|| SharedAsyncSleep::new(TokioSleep::new()));
+        let connector = SharedHttpConnector::new(Connector::new(key, &sleep));
+        connectors.push((key, connector.clone()));
+        connector
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        // As the SDK's client names itself (it goes into the user agent).
+        Some(ConnectorMetadata::new("hyper", Some(Cow::Borrowed("1.x"))))
+    }
+}
+
+/// A timeout of the connect or read phase: the SDK's `HttpTimeoutError`,
+/// whose source is the `TimedOutError` the SDK looks for.
+#[derive(Debug)]
+struct PhaseTimeout {
+    kind: &'static str,
+    duration: Duration,
+}
+
+impl std::fmt::Display for PhaseTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} timeout occurred after {:?}",
+            self.kind, self.duration
+        )
+    }
+}
+
+impl std::error::Error for PhaseTimeout {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&TimedOutError)
+    }
+}
+
+/// `future` bounded by `timeout` when there is one.
+async fn bounded<T, E: Into<BoxError>>(
+    future: impl Future<Output = Result<T, E>>,
+    timeout: Option<(SharedAsyncSleep, Duration)>,
+    kind: &'static str,
+) -> Result<T, BoxError> {
+    match timeout {
+        None => future.await.map_err(Into::into),
+        Some((sleep, duration)) => match Timeout::new(future, sleep.sleep(duration)).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(_) => Err(PhaseTimeout { kind, duration }.into()),
+        },
+    }
+}
+
+/// hyper-rustls's connector with the connect timeout around it (TCP and
+/// TLS handshakes both, as the SDK's `ConnectTimeout`).
+#[derive(Clone)]
+struct Connect {
+    https: HttpsConnector<TcpConnector>,
+    timeout: Option<(SharedAsyncSleep, Duration)>,
+}
+
+type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+
+impl tower_service::Service<http::Uri> for Connect {
+    type Response = Stream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.https.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let connecting = self.https.call(uri);
+        let timeout = self.timeout.clone();
+        Box::pin(bounded(connecting, timeout, "HTTP connect"))
+    }
+}
+
+/// A connection pool with fixed timeouts.
+struct Connector {
+    client: PoolingClient<Connect, SdkBody>,
+    read_timeout: Option<(SharedAsyncSleep, Duration)>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector").finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    fn new((connect, read): Timeouts, sleep: &SharedAsyncSleep) -> Self {
+        let mut tcp = TcpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls_config()).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let connect = Connect {
+            https,
+            timeout: connect.map(|d| (sleep.clone(), d)),
+        };
+        // The pool timer lets idle connections expire (hyper's 90 s).
+        let client = PoolingClient::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .build(connect);
+        Self {
+            client,
+            read_timeout: read.map(|d| (sleep.clone(), d)),
+        }
+    }
+}
+
+impl HttpConnector for Connector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let mut request = match request.try_into_http1x() {
+            Ok(request) => request,
+            Err(error) => {
+                return HttpConnectorFuture::ready(Err(ConnectorError::user(error.into())));
+            }
+        };
+        let captured = capture_connection(&mut request);
+        if let Some(smithy) = request.extensions().get::<CaptureSmithyConnection>() {
+            smithy.set_connection_retriever(move || connection_metadata(&captured));
+        }
+        let response = self.client.request(request);
+        let timeout = self.read_timeout.clone();
+        HttpConnectorFuture::new(async move {
+            let response = bounded(response, timeout, "HTTP read")
+                .await
+                .map_err(connector_error)?
+                .map(SdkBody::from_body_1_x);
+            HttpResponse::try_from(response).map_err(|e| ConnectorError::other(e.into(), None))
+        })
+    }
+}
+
+/// The connection a request went out on, for the orchestrator (which
+/// poisons it after a transient failure, so that it is not reused).
+fn connection_metadata(captured: &CaptureConnection) -> Option<ConnectionMetadata> {
+    let connected = captured.connection_metadata();
+    let connected = connected.as_ref()?;
+    let mut extensions = http::Extensions::new();
+    connected.get_extras(&mut extensions);
+    let info = extensions.get::<HttpInfo>();
+    let poison = captured.clone();
+    let mut builder = ConnectionMetadata::builder()
+        .proxied(connected.is_proxied())
+        .poison_fn(move || {
+            if let Some(connected) = poison.connection_metadata().as_ref() {
+                connected.poison();
+            }
+        });
+    builder
+        .set_local_addr(info.map(HttpInfo::local_addr))
+        .set_remote_addr(info.map(HttpInfo::remote_addr));
+    Some(builder.build())
+}
+
+/// The first error of type `T` in `error`'s sources (itself included).
+fn find<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(found) = error.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = error.source();
+    }
+    None
+}
+
+/// The SDK client's classification (`downcast_error`): a timeout anywhere
+/// in the chain, hyper's own kinds, a failed connection or any I/O error
+/// as I/O (retryable), the rest unclassified. The error itself is kept
+/// whole as the source.
+fn connector_error(error: BoxError) -> ConnectorError {
+    if find::<TimedOutError>(error.as_ref()).is_some() {
+        return ConnectorError::timeout(error);
+    }
+    let error = match error.downcast::<ConnectorError>() {
+        Ok(connector) => return *connector,
+        Err(error) => error,
+    };
+    if let Some(hyper) = find::<hyper::Error>(error.as_ref()) {
+        if hyper.is_timeout() || find::<PhaseTimeout>(hyper).is_some() {
+            return ConnectorError::timeout(error);
+        }
+        if hyper.is_user() {
+            return ConnectorError::user(error);
+        }
+        if hyper.is_closed() || hyper.is_canceled() || find::<std::io::Error>(hyper).is_some() {
+            return ConnectorError::io(error);
+        }
+        if hyper.is_incomplete_message() {
+            return ConnectorError::other(error, Some(ErrorKind::TransientError));
+        }
+        tracing::warn!(
+            error = %aws_smithy_types::error::display::DisplayErrorContext(error.as_ref()),
+            "unrecognized error from hyper"
+        );
+        return ConnectorError::other(error, None);
+    }
+    if let Some(client) = find::<hyper_util::client::legacy::Error>(error.as_ref())
+        && (client.is_connect() || find::<std::io::Error>(client).is_some())
+    {
+        return ConnectorError::io(error);
+    }
+    ConnectorError::other(error, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_certificates_decodes_as_rustls_pki_types() {
+        use rustls::pki_types::pem::PemObject;
+        // Debian's bundle (ca-certificates, which CI installs: the release
+        // tests read it too).
+        let bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
+        let (fast, undecodable) = pem_certificates(&bundle);
+        let slow: Vec<_> = CertificateDer::pem_slice_iter(&bundle)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(undecodable, 0);
+        assert!(fast.len() > 100, "{}", fast.len());
+        assert_eq!(fast, slow);
+    }
+
+    #[test]
+    fn pem_certificates_skips_what_is_not_a_certificate() {
+        let pem = b"junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n\
+            -----BEGIN CERTIFICATE-----\r\nAQID\r\nBA==\r\n-----END CERTIFICATE-----\r\n\
+            -----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n\
+            -----BEGIN CERTIFICATE-----  \n AQ ID\tBQ\n-----END CERTIFICATE-----\n\
+            x-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n\
+            -----BEGIN TRUSTED CERTIFICATE-----\nAQID\n-----END TRUSTED CERTIFICATE-----\n\
+            -----BEGIN CERTIFICATE-----\nAQID\n";
+        let (certificates, undecodable) = pem_certificates(pem);
+        assert_eq!(
+            certificates,
+            [
+                CertificateDer::from(vec![1, 2, 3, 4]),
+                CertificateDer::from(vec![1, 2, 3, 5])
+            ]
+        );
+        assert_eq!(undecodable, 2);
+    }
+}

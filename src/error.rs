@@ -201,6 +201,11 @@ fn aws_message(failure: &AwsFailure, names: &[String], detail: &str) -> String {
             format!("Parameter Store unavailable: {detail}; parameters: {names}")
         }
         AwsFailure::Credentials => format!("no usable AWS credentials: {detail}"),
+        AwsFailure::Certificate if crate::http::no_roots() => format!(
+            "TLS certificate of the endpoint refused: no CA certificates found (install \
+             the system's bundle, e.g. the ca-certificates package, set SSL_CERT_FILE, or \
+             pass --ca-bundle): {detail}; parameters: {names}"
+        ),
         AwsFailure::Certificate => format!(
             "TLS certificate of the endpoint refused (CA certificates: the system's, \
              or --ca-bundle): {detail}; parameters: {names}"

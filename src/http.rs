@@ -147,7 +147,7 @@ fn native_certificates() -> Vec<CertificateDer<'static>> {
     let loaded = rustls_native_certs::load_native_certs();
     if !loaded.errors.is_empty() {
         let errors: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
-        tracing::warn!(?errors, "native root CA certificate loading errors");
+        tracing::debug!(?errors, "native root CA certificate loading errors");
     }
     loaded.certs
 }
@@ -158,7 +158,7 @@ fn file_certificates(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
     match bundle_certificates(path) {
         Ok((certificates, undecodable)) => {
             if undecodable > 0 {
-                tracing::warn!(
+                tracing::debug!(
                     file = %path.display(),
                     undecodable,
                     "CA bundle sections that are not base64 skipped"
@@ -167,7 +167,7 @@ fn file_certificates(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
             certificates
         }
         Err(error) => {
-            tracing::warn!(
+            tracing::debug!(
                 file = %path.display(),
                 error = %crate::error::OsReason(&error),
                 "CA bundle file cannot be read"
@@ -197,10 +197,25 @@ fn root_store() -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
     let (added, skipped) = roots.add_parsable_certificates(certificates);
     tracing::debug!(added, skipped, "CA certificates loaded");
+    ROOTS_ADDED.store(added, std::sync::atomic::Ordering::Relaxed);
     if added == 0 {
-        tracing::warn!("no CA certificates: every TLS handshake will fail");
+        // Said by the failed call's one line (error.rs), not here.
+        tracing::debug!("no CA certificates: every TLS handshake will fail");
     }
     roots
+}
+
+/// How many CA certificates the trust store holds, once it was built
+/// (`usize::MAX` before).
+static ROOTS_ADDED: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// Whether the trust store was built and holds no certificate at all (no
+/// bundle in the image, an empty `--ca-bundle` directory): the error line
+/// of a refused certificate says so.
+#[must_use]
+pub(crate) fn no_roots() -> bool {
+    ROOTS_ADDED.load(std::sync::atomic::Ordering::Relaxed) == 0
 }
 
 /// The SDK client's cipher suites (aws-smithy-http-client's

@@ -48,16 +48,15 @@ pub fn init_logging(env_var: &str, verbose: u8) {
 /// body, a hash or a length (aws-sigv4 1.4 logs only at trace;
 /// aws-smithy-runtime 1.11's debug events name attempts, delays and
 /// endpoints).
-const BODY_TRACING_TARGETS: [&str; 9] = [
+const BODY_TRACING_TARGETS: [&str; 8] = [
     "aws_smithy_runtime::client::orchestrator",
     "aws_smithy_runtime::client::http",
     "aws_sigv4",
     "aws_runtime::auth",
     "aws_runtime::content_encoding",
-    "aws_smithy_http_client",
     "hyper",
     "hyper_util",
-    "h2",
+    "hyper_rustls",
 ];
 
 /// Plain lines to `writer` (stderr: unbuffered, since exec runs no

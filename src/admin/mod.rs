@@ -650,7 +650,6 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
-
 /// Replace `target` with `bytes`: a new temporary file beside it (mode
 /// 0600, then `permissions` if given), written and synced, renamed over
 /// it, the directory synced; the temporary is removed on any failure.

@@ -310,6 +310,12 @@ pub(crate) fn a_scratch_image_needs_only_the_ca_bundle() {
     };
     let without = launch(false);
     without.assert_code(125).assert_one_line_error("psc-exec");
+    assert!(
+        without.stderr().starts_with(
+            "psc-exec: TLS certificate of the endpoint refused: no CA certificates found"
+        ),
+        "{without}"
+    );
     assert_eq!(without.stdout(), "", "nothing started\n{without}");
     let with = launch(true);
     with.assert_code(0);

@@ -6,7 +6,7 @@
 mod support;
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
@@ -151,29 +151,6 @@ fn processes_holding_values_are_undumpable_and_their_commands_are_not() {
     assert_eq!(out.stdout(), "1\n");
 }
 
-/// Every readable mapping of `pid`'s memory.
-fn memory_of(pid: u32) -> Vec<u8> {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    let mut all = Vec::new();
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let range = fields.next().unwrap();
-        let perms = fields.next().unwrap();
-        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
-            continue;
-        }
-        let (start, end) = range.split_once('-').unwrap();
-        let start = u64::from_str_radix(start, 16).unwrap();
-        let end = u64::from_str_radix(end, 16).unwrap();
-        let mut buffer = vec![0; usize::try_from(end - start).unwrap()];
-        if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut buffer).is_ok() {
-            all.extend_from_slice(&buffer);
-        }
-    }
-    all
-}
-
 #[test]
 fn the_init_supervisor_keeps_no_value_once_the_child_started() {
     require_moto!();
@@ -205,7 +182,7 @@ fn the_init_supervisor_keeps_no_value_once_the_child_started() {
         .read_line(&mut ready)
         .unwrap();
     assert_eq!(ready, "SENTINEL-mem-plain-4e1f\n");
-    let memory = memory_of(child.id());
+    let memory = support::memory_of(child.id());
     assert!(memory.len() > 100_000, "read {} bytes", memory.len());
     for sentinel in [
         "SENTINEL-mem-plain-4e1f",

@@ -572,30 +572,6 @@ fn a_moved_label_and_a_new_secret_value_restart_the_child() {
     );
 }
 
-/// Every readable mapping of `pid`'s memory (root: psc-exec is undumpable).
-fn memory_of(pid: u32) -> Vec<u8> {
-    use std::io::{Read, Seek, SeekFrom};
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    let mut all = Vec::new();
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let range = fields.next().unwrap();
-        let perms = fields.next().unwrap();
-        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
-            continue;
-        }
-        let (start, end) = range.split_once('-').unwrap();
-        let start = u64::from_str_radix(start, 16).unwrap();
-        let end = u64::from_str_radix(end, 16).unwrap();
-        let mut buffer = vec![0; usize::try_from(end - start).unwrap()];
-        if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut buffer).is_ok() {
-            all.extend_from_slice(&buffer);
-        }
-    }
-    all
-}
-
 /// After a poll (whose answer, on moto, holds the value in its fake
 /// ciphertext) and a restart, the supervisor's memory holds neither the old
 /// value nor the new one, nor a `#key` the child never got.
@@ -624,7 +600,7 @@ fn the_watching_supervisor_keeps_no_value_across_a_restart() {
     );
     watcher.wait_for("the next child", |w| w.starts().len() == 2);
     assert_eq!(watcher.starts()[1].1, "SENTINEL-wm-new-e83");
-    let memory = memory_of(watcher.child.id());
+    let memory = support::memory_of(watcher.child.id());
     assert!(memory.len() > 100_000, "read {} bytes", memory.len());
     for sentinel in [
         "SENTINEL-wm-old-5b1",

@@ -696,3 +696,28 @@ pub fn aws_command(aws: &std::path::Path, endpoint: &str) -> Command {
         .stdin(Stdio::null());
     command
 }
+
+/// Every readable mapping of `pid`'s memory (`/proc/<pid>/mem`, root
+/// only): what the no-value-in-memory tests search for sentinels.
+pub fn memory_of(pid: u32) -> Vec<u8> {
+    use std::io::{Seek, SeekFrom};
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut all = Vec::new();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let range = fields.next().unwrap();
+        let perms = fields.next().unwrap();
+        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vsyscall]") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        let mut buffer = vec![0; usize::try_from(end - start).unwrap()];
+        if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut buffer).is_ok() {
+            all.extend_from_slice(&buffer);
+        }
+    }
+    all
+}

@@ -9,8 +9,9 @@
 //! rustls-native-certs, which also reads the file line by line: 1.0 to
 //! 1.3 ms of each launch for Debian's bundle (144 roots, 220 KB). Here the
 //! bundle is one `read` and each certificate one SIMD base64 decode
-//! (base64-simd, already in the tree through aws-smithy-types), parsed once
-//! per process. The rest follows the SDK's client (aws-smithy-http-client
+//! (base64-simd, already in the tree through aws-smithy-types), decoded
+//! once per process; of those, only the ones a server's chain names are
+//! parsed into trust anchors ([`LazyRoots`]). The rest follows the SDK's client (aws-smithy-http-client
 //! 1.1.13, `client.rs` and `client/tls/rustls_provider.rs`): its cipher
 //! suites, TLS 1.3 and 1.2, `TCP_NODELAY`, the connect timeout around the
 //! TCP and TLS handshakes, the read timeout around the wait for the
@@ -177,8 +178,9 @@ fn file_certificates(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
     }
 }
 
-/// The roots to trust (see the module's documentation for the order).
-fn root_store() -> rustls::RootCertStore {
+/// The certificates to trust (see the module's documentation for the
+/// order), as found: decoded, not yet parsed.
+fn trusted_certificates() -> Vec<CertificateDer<'static>> {
     let certificates = if let Some(chosen) = CHOSEN.get() {
         chosen.clone()
     } else if std::env::var_os("SSL_CERT_DIR").is_some() {
@@ -194,28 +196,151 @@ fn root_store() -> rustls::RootCertStore {
     } else {
         native_certificates()
     };
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, skipped) = roots.add_parsable_certificates(certificates);
-    tracing::debug!(added, skipped, "CA certificates loaded");
-    ROOTS_ADDED.store(added, std::sync::atomic::Ordering::Relaxed);
-    if added == 0 {
+    tracing::debug!(certificates = certificates.len(), "CA certificates found");
+    ROOTS_FOUND.store(certificates.len(), std::sync::atomic::Ordering::Relaxed);
+    if certificates.is_empty() {
         // Said by the failed call's one line (error.rs), not here.
         tracing::debug!("no CA certificates: every TLS handshake will fail");
     }
-    roots
+    certificates
 }
 
-/// How many CA certificates the trust store holds, once it was built
-/// (`usize::MAX` before).
-static ROOTS_ADDED: std::sync::atomic::AtomicUsize =
+/// How many CA certificates were found, once they were (`usize::MAX`
+/// before).
+static ROOTS_FOUND: std::sync::atomic::AtomicUsize =
     std::sync::atomic::AtomicUsize::new(usize::MAX);
 
-/// Whether the trust store was built and holds no certificate at all (no
+/// Whether the CA certificates were looked for and none was found (no
 /// bundle in the image, an empty `--ca-bundle` directory): the error line
 /// of a refused certificate says so.
 #[must_use]
 pub(crate) fn no_roots() -> bool {
-    ROOTS_ADDED.load(std::sync::atomic::Ordering::Relaxed) == 0
+    ROOTS_FOUND.load(std::sync::atomic::Ordering::Relaxed) == 0
+}
+
+/// The server certificate check: rustls' `WebPkiServerVerifier` (no
+/// revocation lists, as configured by `with_root_certificates`), made of
+/// the same public parts (`verify_server_cert_signed_by_trust_anchor`,
+/// `verify_server_name`, the provider's signature algorithms), with one
+/// difference: the trust anchors are parsed when a chain asks for them,
+/// and only those whose DER holds the issuer name of a certificate of the
+/// chain.
+///
+/// Parsing a system bundle's every certificate into trust anchors (144 for
+/// Debian's) was most of the TLS set-up of a launch that makes one
+/// handshake. The chain is the same either way: webpki only tries an
+/// anchor whose subject is byte for byte the issuer of a certificate of the
+/// path (the end entity or one of the server's intermediates,
+/// rustls-webpki 0.103 `verify_cert.rs`), and such an anchor's DER holds
+/// that name, so it is among the ones kept, in the bundle's order.
+struct LazyRoots {
+    certificates: Vec<CertificateDer<'static>>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+    /// The anchors of the chains seen, by their issuer names: a launch's
+    /// connections all meet the same chain.
+    parsed: Mutex<Vec<ChainRoots>>,
+}
+
+/// The issuer names of a chain and the trust anchors they picked.
+type ChainRoots = (Vec<Vec<u8>>, Arc<rustls::RootCertStore>);
+
+impl std::fmt::Debug for LazyRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyRoots")
+            .field("certificates", &self.certificates.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LazyRoots {
+    /// The trust anchors for a chain: the certificates that hold an issuer
+    /// name of `chain`, parsed (every certificate when a name cannot be
+    /// read: webpki then refuses the chain as it would have).
+    fn for_chain(&self, chain: &[&CertificateDer<'_>]) -> Arc<rustls::RootCertStore> {
+        let issuers: Option<Vec<Vec<u8>>> = chain
+            .iter()
+            .map(|der| {
+                webpki::EndEntityCert::try_from(*der)
+                    .ok()
+                    .map(|cert| cert.issuer().to_vec())
+            })
+            .collect();
+        let key = issuers.clone().unwrap_or_default();
+        let mut parsed = self.parsed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, roots)) = parsed.iter().find(|(issuers, _)| *issuers == key) {
+            return roots.clone();
+        }
+        let candidates = candidate_roots(&self.certificates, issuers.as_deref());
+        let mut roots = rustls::RootCertStore::empty();
+        let (added, skipped) = roots.add_parsable_certificates(candidates);
+        tracing::debug!(added, skipped, "trust anchors parsed for a chain");
+        let roots = Arc::new(roots);
+        parsed.push((key, roots.clone()));
+        roots
+    }
+}
+
+/// The certificates of `certificates` whose DER holds one of `issuers`
+/// (all of them without issuer names), in their order.
+fn candidate_roots(
+    certificates: &[CertificateDer<'static>],
+    issuers: Option<&[Vec<u8>]>,
+) -> Vec<CertificateDer<'static>> {
+    let Some(issuers) = issuers else {
+        return certificates.to_vec();
+    };
+    let finders: Vec<_> = issuers.iter().map(memchr::memmem::Finder::new).collect();
+    certificates
+        .iter()
+        .filter(|der| finders.iter().any(|f| f.find(der).is_some()))
+        .cloned()
+        .collect()
+}
+
+impl rustls::client::danger::ServerCertVerifier for LazyRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        let chain: Vec<_> = std::iter::once(end_entity).chain(intermediates).collect();
+        let roots = self.for_chain(&chain);
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &roots,
+            intermediates,
+            now,
+            self.algorithms.all,
+        )?;
+        rustls::client::verify_server_name(&cert, server_name)?;
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
 }
 
 /// The SDK client's cipher suites (aws-smithy-http-client's
@@ -231,7 +356,7 @@ const CIPHER_SUITES: [rustls::CipherSuite; 7] = [
 ];
 
 /// The TLS configuration: ring with the SDK's cipher suites, TLS 1.3 and
-/// 1.2, the roots of [`root_store`]; built once.
+/// 1.2, the certificates of [`trusted_certificates`] checked by [`LazyRoots`]; built once.
 fn tls_config() -> Arc<rustls::ClientConfig> {
     TLS.get_or_init(|| {
         let ring = rustls::crypto::ring::default_provider();
@@ -248,11 +373,17 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
             cipher_suites,
             ..ring
         };
+        let verifier = LazyRoots {
+            certificates: trusted_certificates(),
+            algorithms: provider.signature_verification_algorithms,
+            parsed: Mutex::new(Vec::new()),
+        };
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
             .with_safe_default_protocol_versions()
             // ring supports both versions: a failure is a bug of this build.
             .expect("ring supports TLS 1.3 and 1.2")
-            .with_root_certificates(root_store())
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
         Arc::new(config)
     })
@@ -541,5 +672,27 @@ mod tests {
             ]
         );
         assert_eq!(undecodable, 2);
+    }
+
+    #[test]
+    fn candidate_roots_are_the_certificates_holding_an_issuer_name() {
+        let bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
+        let (certificates, _) = pem_certificates(&bundle);
+        assert_eq!(candidate_roots(&certificates, None), certificates);
+        assert_eq!(candidate_roots(&certificates, Some(&[])), []);
+        let mut checked = 0;
+        for root in &certificates {
+            // A self-signed root's issuer is its subject.
+            let Ok(parsed) = webpki::EndEntityCert::try_from(root) else {
+                continue;
+            };
+            let issuer = [parsed.issuer().to_vec()];
+            let candidates = candidate_roots(&certificates, Some(&issuer));
+            assert!(candidates.contains(root));
+            // Its own, and a few sharing the name (cross-signed roots).
+            assert!(candidates.len() <= 3, "{}", candidates.len());
+            checked += 1;
+        }
+        assert!(checked > 100, "{checked}");
     }
 }

@@ -683,3 +683,138 @@ fn ca_bundle_is_the_only_trust_and_stays_with_psc_exec() {
     out.assert_code(0);
     assert_eq!(out.stdout(), "postgres://db|unset|/etc/ssl/certs\n");
 }
+
+/// A CA chain made by openssl in `dir`: root -> intermediate -> a leaf for
+/// 127.0.0.1. Returns the paths of (root, intermediate, leaf, leaf key).
+fn chain(openssl: &std::path::Path, dir: &std::path::Path) -> [std::path::PathBuf; 4] {
+    std::fs::write(
+        dir.join("ca.ext"),
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    for step in [
+        format!("req -x509 {ec} -keyout root.key -out root.pem -days 2 -subj /O=psc-exec_tests/CN=chain_root -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"),
+        format!("req {ec} -keyout int.key -out int.csr -subj /O=psc-exec_tests/CN=chain_intermediate"),
+        "x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -out int.pem -days 2 -extfile ca.ext".to_owned(),
+        format!("req {ec} -keyout leaf.key -out leaf.csr -subj /O=psc-exec_tests/CN=127.0.0.1"),
+        "x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -out leaf.pem -days 2 -extfile leaf.ext".to_owned(),
+    ] {
+        run(std::process::Command::new(openssl)
+            .args(step.split(' '))
+            .current_dir(dir))
+        .assert_code(0);
+    }
+    ["root.pem", "int.pem", "leaf.pem", "leaf.key"].map(|name| dir.join(name))
+}
+
+/// `openssl s_server` on a free port with `leaf` and `key`, sending
+/// `intermediate` after the leaf when given; returns the port.
+fn tls_server(
+    openssl: &std::path::Path,
+    leaf: &std::path::Path,
+    key: &std::path::Path,
+    intermediate: Option<&std::path::Path>,
+) -> (KillOnDrop, u16) {
+    let port = support::free_port();
+    let mut command = std::process::Command::new(openssl);
+    command
+        .args(["s_server", "-www", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(leaf)
+        .arg("-key")
+        .arg(key);
+    if let Some(intermediate) = intermediate {
+        command.arg("-cert_chain").arg(intermediate);
+    }
+    let mut server = KillOnDrop(
+        command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server"),
+    );
+    // s_server prints ACCEPT once it listens.
+    let stdout = server.0.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("ACCEPT"))),
+        "s_server did not start"
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+    (server, port)
+}
+
+/// A chain of two (root -> intermediate -> leaf) checked against a system
+/// bundle with the chain's CA added at its end, as an image adds its
+/// company CA: trusted by its root or by its intermediate (an anchor
+/// too), refused without either, and refused when the server leaves the
+/// intermediate out. (The trust anchors are parsed only for the issuers a
+/// chain names: http.rs `LazyRoots`.)
+#[test]
+fn a_chain_is_checked_against_the_bundle_it_was_added_to() {
+    let openssl = require!(support::tool(
+        "openssl",
+        support::find_program("openssl"),
+        "apt-get install openssl"
+    ));
+    let system = std::fs::read("/etc/ssl/certs/ca-certificates.crt")
+        .expect("Debian's CA bundle (ca-certificates)");
+    let dir = tempfile::tempdir().unwrap();
+    let [root, intermediate, leaf, key] = chain(&openssl, dir.path());
+    let bundle = |name: &str, extra: Option<&std::path::Path>| {
+        let path = dir.path().join(name);
+        let mut pem = system.clone();
+        if let Some(extra) = extra {
+            pem.extend(std::fs::read(extra).unwrap());
+        }
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    let with_root = bundle("with-root.pem", Some(&root));
+    let with_intermediate = bundle("with-intermediate.pem", Some(&intermediate));
+    let system_only = bundle("system.pem", None);
+    let untrusted = "TLS certificate of the endpoint refused (CA certificates: the system's, \
+                     or --ca-bundle): connection failed (io error: client error (Connect): \
+                     invalid peer certificate: UnknownIssuer); parameters: /app/db_url\n";
+    let trusted = "no answer within 500ms";
+    let attempt = |port: u16, bundle: &std::path::Path| {
+        let out = run(cmd("psc-exec", &format!("https://127.0.0.1:{port}"))
+            .env("DB_URL", "SECRET /app/db_url")
+            .env("SSL_CERT_FILE", bundle)
+            .args([
+                "--max-attempts",
+                "1",
+                "--attempt-timeout",
+                "500ms",
+                "--",
+                "true",
+            ]));
+        out.assert_code(125).assert_one_line_error("psc-exec");
+        out.stderr()
+    };
+    let (server, port) = tls_server(&openssl, &leaf, &key, Some(&intermediate));
+    for trusting in [&with_root, &with_intermediate] {
+        let err = attempt(port, trusting);
+        assert!(
+            err.contains(trusted) && !err.contains("certificate"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        attempt(port, &system_only),
+        format!("psc-exec: {untrusted}")
+    );
+    drop(server);
+    let (_server, port) = tls_server(&openssl, &leaf, &key, None);
+    assert_eq!(attempt(port, &with_root), format!("psc-exec: {untrusted}"));
+    let err = attempt(port, &with_intermediate);
+    assert!(err.contains(trusted), "{err}");
+}

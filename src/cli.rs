@@ -269,6 +269,55 @@ pub enum OnChange {
     Exit,
 }
 
+impl Cli {
+    /// What clap makes of `psc-exec [--] COMMAND [ARGS...]` when no option
+    /// is given, without building clap's parser (a third of the
+    /// instructions of a launch without references): the defaults, and
+    /// COMMAND. None for any other command line (an option, or no
+    /// COMMAND), and the caller must not ask when a `PSC_EXEC_` variable
+    /// could set an option. A test holds it to clap's answer.
+    #[must_use]
+    pub fn plain(args: &[OsString]) -> Option<Self> {
+        let command = match args.get(1)?.as_encoded_bytes() {
+            b"--" => &args[2..],
+            first if first.starts_with(b"-") => return None,
+            _ => &args[1..],
+        };
+        if command.is_empty() {
+            return None;
+        }
+        Some(Self {
+            on_missing: OnMissing::Fail,
+            timeout: Duration::from_secs(60),
+            max_attempts: None,
+            attempt_timeout: Duration::from_secs(5),
+            splay: None,
+            region: None,
+            ca_bundle: None,
+            path: Vec::new(),
+            recursive: false,
+            path_names: crate::paths::PathNames::Keep,
+            baked: None,
+            secrets_dir: None,
+            file_mode: 0o400,
+            file_owner: None,
+            expand_args: false,
+            init: false,
+            signal_group: false,
+            watch: None,
+            watch_secretsmanager: false,
+            on_change: OnChange::Restart,
+            restart_signal: nix::sys::signal::Signal::SIGTERM as i32,
+            restart_timeout: Duration::from_secs(30),
+            restart_splay: None,
+            check: false,
+            format: crate::check::Format::Table,
+            verbose: 0,
+            command: command.to_vec(),
+        })
+    }
+}
+
 /// A signal for `--restart-signal`: `TERM`, `SIGTERM` or `15`.
 ///
 /// # Errors
@@ -364,5 +413,49 @@ mod tests {
         assert_eq!(cli.command, ["node", "-v", "--on-missing", "x"]);
         let cli = Cli::try_parse_from(["psc-exec", "--", "--weird"]).unwrap();
         assert_eq!(cli.command, ["--weird"]);
+    }
+
+    #[test]
+    fn a_plain_command_line_is_what_clap_makes_of_it() {
+        // The variables clap reads are all PSC_EXEC_ ones, none set here.
+        for name in Cli::command().get_arguments().filter_map(|a| a.get_env()) {
+            assert!(
+                name.as_encoded_bytes().starts_with(b"PSC_EXEC_"),
+                "{name:?}"
+            );
+            assert_eq!(std::env::var_os(name), None, "{name:?}");
+        }
+        let args = |list: &[&str]| -> Vec<OsString> { list.iter().map(OsString::from).collect() };
+        for list in [
+            &["psc-exec", "--", "node", "server.js"][..],
+            &["psc-exec", "node", "-v", "--init", "--", "x"],
+            &["psc-exec", "--", "--weird", "--"],
+            &["psc-exec", "--", "-"],
+            &["psc-exec", "true"],
+        ] {
+            let args = args(list);
+            let plain = Cli::plain(&args).expect("a plain command line");
+            let clap = Cli::try_parse_from(&args).unwrap();
+            assert_eq!(format!("{plain:?}"), format!("{clap:?}"), "{list:?}");
+        }
+        let not_utf8 = vec![
+            OsString::from("psc-exec"),
+            std::os::unix::ffi::OsStringExt::from_vec(b"/bin/\xff".to_vec()),
+        ];
+        assert_eq!(
+            format!("{:?}", Cli::plain(&not_utf8)),
+            format!("{:?}", Cli::try_parse_from(&not_utf8).ok())
+        );
+        // Options, or no command: clap's to parse.
+        for list in [
+            &["psc-exec"][..],
+            &["psc-exec", "--"],
+            &["psc-exec", "-v", "node"],
+            &["psc-exec", "--init", "--", "node"],
+            &["psc-exec", "--check"],
+            &["psc-exec", "-"],
+        ] {
+            assert!(Cli::plain(&args(list)).is_none(), "{list:?}");
+        }
     }
 }

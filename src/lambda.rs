@@ -47,7 +47,24 @@ pub fn detected() -> bool {
 /// # Errors
 /// clap's, for usage errors, `--help` and `--version`.
 pub fn parse_cli() -> Result<Cli, clap::Error> {
-    parse_from(std::env::args_os(), detected())
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let in_lambda = detected();
+    // Most launches: `psc-exec -- COMMAND`, every option at its default.
+    let options_in_environment =
+        std::env::vars_os().any(|(name, _)| name.as_encoded_bytes().starts_with(b"PSC_EXEC_"));
+    if !options_in_environment && let Some(cli) = Cli::plain(&args) {
+        return Ok(with_lambda_defaults(cli, in_lambda));
+    }
+    parse_from(args, in_lambda)
+}
+
+/// `cli` (every option at its default) as [`parse_from`] would adjust it.
+fn with_lambda_defaults(mut cli: Cli, in_lambda: bool) -> Cli {
+    if in_lambda {
+        cli.timeout = TIMEOUT;
+        cli.attempt_timeout = ATTEMPT_TIMEOUT;
+    }
+    cli
 }
 
 /// [`parse_cli`] with the arguments and the detection given.
@@ -127,6 +144,19 @@ mod tests {
         assert!(!cli.init && cli.watch.is_none());
         let cli = parse(&["--init", "--signal-group", "node"], false);
         assert!(cli.init && cli.signal_group);
+    }
+
+    #[test]
+    fn a_plain_command_line_gets_the_same_lambda_defaults() {
+        for in_lambda in [true, false] {
+            let args: Vec<std::ffi::OsString> =
+                ["psc-exec", "/var/lang/bin/node", "/var/runtime/index.mjs"]
+                    .map(Into::into)
+                    .to_vec();
+            let plain = with_lambda_defaults(Cli::plain(&args).unwrap(), in_lambda);
+            let parsed = parse_from(args, in_lambda).unwrap();
+            assert_eq!(format!("{plain:?}"), format!("{parsed:?}"));
+        }
     }
 
     #[test]

@@ -490,9 +490,9 @@ fn main() {
             Counted::Nothing,
         ),
     ];
-    if let Some(path_to) = &static_binary {
+    for (label, path_to) in &alternatives {
         noref.push(row(
-            "psc-exec (static release build) -- true".into(),
+            format!("psc-exec ({label}) -- true"),
             vec![path_to.clone(), "--".into(), "true".into()],
             vec![path.clone()],
             Counted::Nothing,

@@ -9,10 +9,11 @@
 //! rustls-native-certs, which also reads the file line by line: 1.0 to
 //! 1.3 ms of each launch for Debian's bundle (144 roots, 220 KB). Here the
 //! bundle is one `read` and each certificate one SIMD base64 decode
-//! (base64-simd, already in the tree through aws-smithy-types), decoded
-//! once per process; of those, only the ones a server's chain names are
-//! parsed into trust anchors ([`LazyRoots`]). The rest follows the SDK's client (aws-smithy-http-client
-//! 1.1.13, `client.rs` and `client/tls/rustls_provider.rs`): its cipher
+//! (base64-simd, already in the tree through aws-smithy-types), once per
+//! process; of those, only the ones a server's chain names are parsed into
+//! trust anchors ([`LazyRoots`]). The rest follows the SDK's client
+//! (aws-smithy-http-client 1.1.13, `client.rs` and
+//! `client/tls/rustls_provider.rs`): its cipher
 //! suites, TLS 1.3 and 1.2, `TCP_NODELAY`, the connect timeout around the
 //! TCP and TLS handshakes, the read timeout around the wait for the
 //! response head, one connection pool per pair of timeouts, the same errors

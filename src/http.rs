@@ -59,7 +59,7 @@ use hyper_util::client::legacy::connect::{
     CaptureConnection, HttpConnector as TcpConnector, HttpInfo, capture_connection,
 };
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, TrustAnchor};
 
 /// The certificates of `--ca-bundle`: when set, the only trust.
 static CHOSEN: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
@@ -228,22 +228,30 @@ pub(crate) fn no_roots() -> bool {
 /// chain.
 ///
 /// Parsing a system bundle's every certificate into trust anchors (144 for
-/// Debian's) was most of the TLS set-up of a launch that makes one
-/// handshake. The chain is the same either way: webpki only tries an
-/// anchor whose subject is byte for byte the issuer of a certificate of the
-/// path (the end entity or one of the server's intermediates,
-/// rustls-webpki 0.103 `verify_cert.rs`), and such an anchor's DER holds
-/// that name, so it is among the ones kept, in the bundle's order.
+/// Debian's) was 0.79 ms of the static release build's 4.64 ms of CPU at
+/// N=10 over HTTPS (README, `bench/https.rs`). The answer is the same
+/// either way: webpki passes over an anchor whose subject is not byte for
+/// byte the issuer of the certificate at the head of the path (the end
+/// entity or one of the server's intermediates, parsed as here), with
+/// `UnknownIssuer` and before any other check or budget (rustls-webpki
+/// 0.103 `verify_cert.rs`, `build_chain_inner`), and an anchor's subject
+/// is part of its DER, so every anchor webpki could use is among the ones
+/// kept, in the bundle's order.
 struct LazyRoots {
     certificates: Vec<CertificateDer<'static>>,
+    /// Each certificate's trust anchor, parsed the first time a chain
+    /// needs it (None: webpki cannot parse it, and it is skipped, as
+    /// `RootCertStore::add_parsable_certificates` skips it). At most the
+    /// whole bundle parsed, whatever servers present, for as long as the
+    /// process lives (`--watch`).
+    anchors: Vec<OnceLock<Option<TrustAnchor<'static>>>>,
     algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
-    /// The anchors of the chains seen, by their issuer names: a launch's
-    /// connections all meet the same chain.
-    parsed: Mutex<Vec<ChainRoots>>,
 }
 
-/// The issuer names of a chain and the trust anchors they picked.
-type ChainRoots = (Vec<Vec<u8>>, Arc<rustls::RootCertStore>);
+/// Above this many certificates in a chain, every certificate of the
+/// bundle is an anchor (each parsed once): searching for that many names
+/// would cost more than parsing. Real chains hold two or three.
+const MOST_SEARCHED: usize = 8;
 
 impl std::fmt::Debug for LazyRoots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -254,47 +262,62 @@ impl std::fmt::Debug for LazyRoots {
 }
 
 impl LazyRoots {
-    /// The trust anchors for a chain: the certificates that hold an issuer
-    /// name of `chain`, parsed (every certificate when a name cannot be
-    /// read: webpki then refuses the chain as it would have).
-    fn for_chain(&self, chain: &[&CertificateDer<'_>]) -> Arc<rustls::RootCertStore> {
-        let issuers: Option<Vec<Vec<u8>>> = chain
-            .iter()
-            .map(|der| {
-                webpki::EndEntityCert::try_from(*der)
-                    .ok()
-                    .map(|cert| cert.issuer().to_vec())
-            })
-            .collect();
-        let key = issuers.clone().unwrap_or_default();
-        let mut parsed = self.parsed.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, roots)) = parsed.iter().find(|(issuers, _)| *issuers == key) {
-            return roots.clone();
+    fn new(
+        certificates: Vec<CertificateDer<'static>>,
+        algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+    ) -> Self {
+        let anchors = certificates.iter().map(|_| OnceLock::new()).collect();
+        Self {
+            certificates,
+            anchors,
+            algorithms,
         }
-        let candidates = candidate_roots(&self.certificates, issuers.as_deref());
+    }
+
+    /// The trust anchors for a chain: those of the certificates that hold
+    /// an issuer name of `chain`, in the bundle's order (every certificate
+    /// when a name cannot be read, webpki then refusing the chain as it
+    /// would have, or when the chain is longer than [`MOST_SEARCHED`]).
+    fn for_chain(&self, chain: &[&CertificateDer<'_>]) -> rustls::RootCertStore {
+        let parsed: Option<Vec<_>> = chain
+            .iter()
+            .map(|der| webpki::EndEntityCert::try_from(*der).ok())
+            .collect();
+        let issuers: Option<Vec<&[u8]>> = parsed
+            .as_ref()
+            .filter(|parsed| parsed.len() <= MOST_SEARCHED)
+            .map(|parsed| parsed.iter().map(|cert| cert.issuer()).collect());
         let mut roots = rustls::RootCertStore::empty();
-        let (added, skipped) = roots.add_parsable_certificates(candidates);
-        tracing::debug!(added, skipped, "trust anchors parsed for a chain");
-        let roots = Arc::new(roots);
-        parsed.push((key, roots.clone()));
+        for at in candidate_roots(&self.certificates, issuers.as_deref()) {
+            let anchor = self.anchors[at].get_or_init(|| {
+                webpki::anchor_from_trusted_cert(&self.certificates[at])
+                    .ok()
+                    .map(|anchor| anchor.to_owned())
+            });
+            if let Some(anchor) = anchor {
+                roots.roots.push(anchor.clone());
+            }
+        }
+        tracing::debug!(anchors = roots.roots.len(), "trust anchors for a chain");
         roots
     }
 }
 
-/// The certificates of `certificates` whose DER holds one of `issuers`
-/// (all of them without issuer names), in their order.
+/// The positions in `certificates` of those whose DER holds one of
+/// `issuers` (all of them without issuer names), in order.
 fn candidate_roots(
     certificates: &[CertificateDer<'static>],
-    issuers: Option<&[Vec<u8>]>,
-) -> Vec<CertificateDer<'static>> {
+    issuers: Option<&[&[u8]]>,
+) -> Vec<usize> {
     let Some(issuers) = issuers else {
-        return certificates.to_vec();
+        return (0..certificates.len()).collect();
     };
+    let mut issuers = issuers.to_vec();
+    issuers.sort_unstable();
+    issuers.dedup();
     let finders: Vec<_> = issuers.iter().map(memchr::memmem::Finder::new).collect();
-    certificates
-        .iter()
-        .filter(|der| finders.iter().any(|f| f.find(der).is_some()))
-        .cloned()
+    (0..certificates.len())
+        .filter(|&at| finders.iter().any(|f| f.find(&certificates[at]).is_some()))
         .collect()
 }
 
@@ -374,11 +397,10 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
             cipher_suites,
             ..ring
         };
-        let verifier = LazyRoots {
-            certificates: trusted_certificates(),
-            algorithms: provider.signature_verification_algorithms,
-            parsed: Mutex::new(Vec::new()),
-        };
+        let verifier = LazyRoots::new(
+            trusted_certificates(),
+            provider.signature_verification_algorithms,
+        );
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
             .with_safe_default_protocol_versions()
             // ring supports both versions: a failure is a bug of this build.
@@ -679,21 +701,57 @@ mod tests {
     fn candidate_roots_are_the_certificates_holding_an_issuer_name() {
         let bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
         let (certificates, _) = pem_certificates(&bundle);
-        assert_eq!(candidate_roots(&certificates, None), certificates);
-        assert_eq!(candidate_roots(&certificates, Some(&[])), []);
+        let all: Vec<usize> = (0..certificates.len()).collect();
+        assert_eq!(candidate_roots(&certificates, None), all);
+        assert_eq!(
+            candidate_roots(&certificates, Some(&[])),
+            Vec::<usize>::new()
+        );
         let mut checked = 0;
-        for root in &certificates {
+        for (at, root) in certificates.iter().enumerate() {
             // A self-signed root's issuer is its subject.
             let Ok(parsed) = webpki::EndEntityCert::try_from(root) else {
                 continue;
             };
-            let issuer = [parsed.issuer().to_vec()];
-            let candidates = candidate_roots(&certificates, Some(&issuer));
-            assert!(candidates.contains(root));
+            let candidates = candidate_roots(&certificates, Some(&[parsed.issuer()]));
+            assert!(candidates.contains(&at));
             // Its own, and a few sharing the name (cross-signed roots).
             assert!(candidates.len() <= 3, "{}", candidates.len());
+            // The same name twice is searched once, with the same answer.
+            let twice = [parsed.issuer(), parsed.issuer()];
+            assert_eq!(candidate_roots(&certificates, Some(&twice)), candidates);
             checked += 1;
         }
         assert!(checked > 100, "{checked}");
+    }
+
+    #[test]
+    fn the_anchors_of_a_chain_are_parsed_once_and_kept_in_order() {
+        let bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
+        let (certificates, _) = pem_certificates(&bundle);
+        let count = certificates.len();
+        let ring = rustls::crypto::ring::default_provider();
+        let roots = LazyRoots::new(certificates.clone(), ring.signature_verification_algorithms);
+        let parsed = || roots.anchors.iter().filter(|a| a.get().is_some()).count();
+        let root = certificates
+            .iter()
+            .find(|der| webpki::EndEntityCert::try_from(*der).is_ok())
+            .unwrap();
+        // A self-signed root as its own chain: its anchor alone (or with a
+        // namesake), nothing else parsed.
+        let store = roots.for_chain(&[root]);
+        assert!((1..=3).contains(&store.roots.len()));
+        assert_eq!(parsed(), store.roots.len());
+        assert_eq!(roots.for_chain(&[root]).roots, store.roots);
+        // What cannot be read, or a chain longer than MOST_SEARCHED: every
+        // anchor, in the bundle's order, as rustls' own store holds them.
+        let junk = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let all = roots.for_chain(&[&junk]);
+        let mut whole = rustls::RootCertStore::empty();
+        whole.add_parsable_certificates(certificates.clone());
+        assert_eq!(all.roots, whole.roots);
+        assert_eq!(parsed(), count);
+        let long = vec![root; MOST_SEARCHED + 1];
+        assert_eq!(roots.for_chain(&long).roots, whole.roots);
     }
 }

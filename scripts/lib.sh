@@ -47,3 +47,19 @@ ensure_venv() {
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# `cargo zigbuild --release --locked --target TARGET ARGS...` as the static
+# release binaries are built (scripts/release, scripts/bench): static PIE.
+# rustc asks the linker for `-static-pie`, which zig cc 0.17 drops
+# ("argument unused during compilation") and links a fixed-address
+# executable; `-pie` beside it makes zig link a static PIE (rcrt1.o, which
+# rustc passes, relocates it at start), so the executable's address is
+# randomised like the glibc build's. Checked by tests/release.rs (`file`
+# says "static-pie linked").
+zigbuild_release() {
+    local target=$1
+    shift
+    local flags_var
+    flags_var="CARGO_TARGET_$(echo "$target" | tr 'a-z-' 'A-Z_')_RUSTFLAGS"
+    env "$flags_var=-C link-arg=-pie" cargo zigbuild --release --locked --target "$target" "$@"
+}

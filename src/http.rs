@@ -207,13 +207,15 @@ fn trusted_certificates() -> Vec<CertificateDer<'static>> {
 }
 
 /// How many CA certificates were found, once they were (`usize::MAX`
-/// before).
+/// before); 0 as well once a chain found no anchor and none of them
+/// parses as one ([`LazyRoots::for_chain`]).
 static ROOTS_FOUND: std::sync::atomic::AtomicUsize =
     std::sync::atomic::AtomicUsize::new(usize::MAX);
 
 /// Whether the CA certificates were looked for and none was found (no
-/// bundle in the image, an empty `--ca-bundle` directory): the error line
-/// of a refused certificate says so.
+/// bundle in the image, an empty `--ca-bundle` directory), or none of
+/// those found can be a trust anchor: the error line of a refused
+/// certificate says so.
 #[must_use]
 pub(crate) fn no_roots() -> bool {
     ROOTS_FOUND.load(std::sync::atomic::Ordering::Relaxed) == 0
@@ -289,17 +291,29 @@ impl LazyRoots {
             .map(|parsed| parsed.iter().map(|cert| cert.issuer()).collect());
         let mut roots = rustls::RootCertStore::empty();
         for at in candidate_roots(&self.certificates, issuers.as_deref()) {
-            let anchor = self.anchors[at].get_or_init(|| {
-                webpki::anchor_from_trusted_cert(&self.certificates[at])
-                    .ok()
-                    .map(|anchor| anchor.to_owned())
-            });
-            if let Some(anchor) = anchor {
+            if let Some(anchor) = self.anchor(at) {
                 roots.roots.push(anchor.clone());
             }
         }
         tracing::debug!(anchors = roots.roots.len(), "trust anchors for a chain");
+        if roots.roots.is_empty()
+            && (0..self.certificates.len()).all(|at| self.anchor(at).is_none())
+        {
+            // As rustls' store would have held none: the error says so.
+            ROOTS_FOUND.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
         roots
+    }
+
+    /// The trust anchor of certificate `at`, parsed on first use.
+    fn anchor(&self, at: usize) -> Option<&TrustAnchor<'static>> {
+        self.anchors[at]
+            .get_or_init(|| {
+                webpki::anchor_from_trusted_cert(&self.certificates[at])
+                    .ok()
+                    .map(|anchor| anchor.to_owned())
+            })
+            .as_ref()
     }
 }
 

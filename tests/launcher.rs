@@ -817,4 +817,19 @@ fn a_chain_is_checked_against_the_bundle_it_was_added_to() {
     assert_eq!(attempt(port, &with_root), format!("psc-exec: {untrusted}"));
     let err = attempt(port, &with_intermediate);
     assert!(err.contains(trusted), "{err}");
+    // A bundle whose one certificate section is no certificate: as if
+    // there were none.
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(
+        &junk,
+        "-----BEGIN CERTIFICATE-----\nAQIDBA==\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let err = attempt(port, &junk);
+    assert!(
+        err.starts_with(
+            "psc-exec: TLS certificate of the endpoint refused: no CA certificates found"
+        ),
+        "{err}"
+    );
 }

@@ -431,6 +431,8 @@ mod tests {
             &["psc-exec", "node", "-v", "--init", "--", "x"],
             &["psc-exec", "--", "--weird", "--"],
             &["psc-exec", "--", "-"],
+            &["psc-exec", "--", "--", "x"],
+            &["psc-exec", "x", "--", "--y"],
             &["psc-exec", "true"],
         ] {
             let args = args(list);

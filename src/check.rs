@@ -246,10 +246,7 @@ pub fn baked_rows(fetches: &Fetches, vars: &PathVars) -> Result<Vec<Row>, Error>
                 detail,
             ) => Status::Undecryptable(detail.clone()),
             BakedFetch::Failed(_, detail) => {
-                return Err(Error::Other(format!(
-                    "cannot decrypt baked {} (kms:Decrypt): {detail}",
-                    entry.name
-                )));
+                return Err(crate::resolve::baked_error(entry, detail));
             }
         };
         rows.push(Row {

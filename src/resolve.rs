@@ -131,8 +131,9 @@ pub enum BakedFetch {
     Failed(AwsFailure, String),
 }
 
-/// A launch's error for a baked entry that could not be decrypted.
-fn baked_error(entry: &BakedEntry, detail: &str) -> Error {
+/// The error for a baked entry that could not be decrypted: a launch's,
+/// and `--check`'s when the failure is not one of its rows.
+pub(crate) fn baked_error(entry: &BakedEntry, detail: &str) -> Error {
     Error::Other(format!(
         "cannot decrypt baked {} (kms:Decrypt, PARAMETER_ARN {}): {detail}",
         entry.name, entry.arn

@@ -902,3 +902,35 @@ fn a_malformed_kms_endpoint_fails_baked_launches_only() {
     result.assert_code(0);
     assert_eq!(result.stdout(), "plain-a\n");
 }
+
+/// `--check` lists what KMS refused as rows, but a Decrypt that could not
+/// be made (KMS unreachable) stops it with the launch's one line, naming
+/// the variable and the parameter's ARN.
+#[test]
+fn check_stops_at_a_decrypt_that_could_not_be_made() {
+    require_moto!();
+    let moto = Moto::shared();
+    let ssm = KmsSsm::start(&moto.endpoint());
+    let blob = ssm.encrypt(b"v", &arn("/svc/unreachable"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("baked.json");
+    std::fs::write(
+        &file,
+        plugin_file(&[("A", &blob, &arn("/svc/unreachable"))]),
+    )
+    .unwrap();
+    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let result = run(command("psc-exec", moto, &ssm)
+        .env("AWS_ENDPOINT_URL_KMS", &closed)
+        .args(["--check", "--max-attempts", "1", "--baked"])
+        .arg(&file));
+    result.assert_code(125).assert_one_line_error("psc-exec");
+    assert!(
+        result.stderr().starts_with(&format!(
+            "psc-exec: cannot decrypt baked A (kms:Decrypt, PARAMETER_ARN {}): ",
+            arn("/svc/unreachable")
+        )),
+        "{result}"
+    );
+    assert_eq!(result.stdout(), "", "{result}");
+}

@@ -230,8 +230,9 @@ pub(crate) fn no_roots() -> bool {
 /// chain.
 ///
 /// Parsing a system bundle's every certificate into trust anchors (144 for
-/// Debian's) was 0.79 ms of the static release build's 4.64 ms of CPU at
-/// N=10 over HTTPS (README, `bench/https.rs`). The answer is the same
+/// Debian's) was most of the 0.8 to 1.0 ms of CPU at N=10 over HTTPS that
+/// the static build saved with this and the plain command line together
+/// (README, `bench/https.rs`). The answer is the same
 /// either way: webpki passes over an anchor whose subject is not byte for
 /// byte the issuer of the certificate at the head of the path (the end
 /// entity or one of the server's intermediates, parsed as here), with
@@ -394,7 +395,8 @@ const CIPHER_SUITES: [rustls::CipherSuite; 7] = [
 ];
 
 /// The TLS configuration: ring with the SDK's cipher suites, TLS 1.3 and
-/// 1.2, the certificates of [`trusted_certificates`] checked by [`LazyRoots`]; built once.
+/// 1.2, the certificates of [`trusted_certificates`] checked by
+/// [`LazyRoots`]; built once.
 fn tls_config() -> Arc<rustls::ClientConfig> {
     TLS.get_or_init(|| {
         let ring = rustls::crypto::ring::default_provider();

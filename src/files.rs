@@ -104,10 +104,14 @@ impl Files {
     pub fn commit(&mut self, mut staged: Staged) -> Result<(), Error> {
         let dir = staged.dir.clone();
         let count = staged.files.len();
-        for (var, temporary) in std::mem::take(&mut staged.files) {
+        let mut pending = std::mem::take(&mut staged.files).into_iter();
+        while let Some((var, temporary)) = pending.next() {
             let target = self.target(&var);
             if let Err(e) = std::fs::rename(&temporary, &target) {
                 let _ = std::fs::remove_file(&temporary);
+                // The ones not reached go back to `staged`, whose drop
+                // removes them.
+                staged.files.extend(pending);
                 return Err(write_failure(&var, &dir, &e));
             }
             self.written.push(target);
@@ -285,5 +289,46 @@ mod tests {
         assert!(parse_mode("0644").is_err());
         assert_eq!(parse_owner("1000:1001"), Ok((1000, 1001)));
         assert!(parse_owner("app:app").is_err());
+    }
+
+    /// A rename that fails removes every temporary not yet renamed, the
+    /// failing one and those after it.
+    #[test]
+    fn a_failed_commit_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("secrets");
+        let mut files = Files::new(
+            FileOptions {
+                dir: secrets.clone(),
+                mode: 0o400,
+                owner: None,
+            },
+            false,
+        );
+        let values: Vec<(String, SecretValue)> = ["A", "B", "C"]
+            .iter()
+            .map(|var| {
+                (
+                    (*var).to_owned(),
+                    SecretValue::new(format!("value of {var}")),
+                )
+            })
+            .collect();
+        let staged = files.stage(&values).unwrap();
+        // B's target became a directory since: a file cannot replace it.
+        std::fs::create_dir(secrets.join("B")).unwrap();
+        assert!(files.commit(staged).is_err());
+        let mut left: Vec<String> = std::fs::read_dir(&secrets)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["A", "B"]);
+        assert_eq!(
+            std::fs::read_to_string(secrets.join("A")).unwrap(),
+            "value of A"
+        );
+        files.remove_all();
+        assert!(!secrets.join("A").exists());
     }
 }

@@ -561,29 +561,7 @@ fn ca_bundle_is_the_only_trust_and_stays_with_psc_exec() {
     let dir = tempfile::tempdir().unwrap();
     let (server_cert, server_key) = self_signed(&openssl, dir.path(), "server");
     let (other_cert, _) = self_signed(&openssl, dir.path(), "other");
-    let port = support::free_port();
-    let mut server = KillOnDrop(
-        std::process::Command::new(&openssl)
-            .args(["s_server", "-www", "-accept"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-cert")
-            .arg(&server_cert)
-            .arg("-key")
-            .arg(&server_key)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("openssl s_server"),
-    );
-    // s_server prints ACCEPT once it listens.
-    let stdout = server.0.stdout.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    assert!(
-        lines.any(|l| l.is_ok_and(|l| l.contains("ACCEPT"))),
-        "s_server did not start"
-    );
-    std::thread::spawn(move || lines.for_each(drop));
+    let (server, port) = tls_server(&openssl, &server_cert, &server_key, None);
 
     let attempt = |configure: &dyn Fn(&mut std::process::Command)| {
         let mut command = cmd("psc-exec", &format!("https://127.0.0.1:{port}"));

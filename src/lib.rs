@@ -195,3 +195,44 @@ pub(crate) fn aligned<const N: usize>(header: [&str; N], rows: &[[String; N]]) -
     }
     out
 }
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod pow {
+    //! `pow` for glibc builds, from the `libm` crate (a pure-Rust port of
+    //! musl's), defined in the executable so that the link resolves it here
+    //! and, with `--as-needed` (rustc's default), leaves `libm.so.6` out:
+    //! `pow` was the only function psc-exec imported from it (tokio's
+    //! scheduler statistics and the SDK's standard retry strategy call
+    //! `f64::powf`), and loading that library cost every launch about
+    //! 0.07 ms (README, "No references: what the path pays").
+    //! `tests/startup.rs` holds the binaries to libc alone. It reads no
+    //! value.
+
+    /// C's `double pow(double, double)`.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn pow(x: f64, y: f64) -> f64 {
+        libm::pow(x, y)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        /// The same answers as glibc's `pow` (Python's `math.pow` here),
+        /// directly and through `f64::powf`.
+        #[test]
+        fn pow_answers_as_glibcs_and_powf_calls_it() {
+            for (x, y, glibc) in [
+                (2.0, 10.0, 1024.0),
+                (2.0, 0.5, std::f64::consts::SQRT_2),
+                (1.5, 3.7, 4.482679184808753),
+                (10.0, -3.25, 0.0005623413251903491),
+            ] {
+                assert_eq!(super::pow(x, y).to_bits(), f64::to_bits(glibc), "{x}^{y}");
+                assert_eq!(
+                    std::hint::black_box(x).powf(y).to_bits(),
+                    f64::to_bits(glibc)
+                );
+            }
+            assert!(super::pow(-1.0, 0.5).is_nan());
+        }
+    }
+}

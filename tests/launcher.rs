@@ -303,6 +303,53 @@ fn no_references_touch_no_network() {
     tripwire.assert_untouched();
 }
 
+/// What the no-reference start-up of a glibc build (`cargo build`, `cargo
+/// install`) rests on (build.rs, `pow` in src/lib.rs; README, "No
+/// references: what the path pays"): both binaries load libc alone (no
+/// libgcc_s, no libm), and psc-exec is linked at a fixed address unless
+/// the build asked for a PIE.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_glibc_build_loads_libc_alone_and_psc_exec_is_not_relocated() {
+    const ET_EXEC: u16 = 2;
+    const ET_DYN: u16 = 3;
+    let pie = option_env!("PSC_EXEC_PIE").is_some_and(|v| !v.is_empty() && v != "0");
+    let Some(readelf) = support::tool(
+        "readelf",
+        support::find_program("readelf"),
+        "install binutils",
+    ) else {
+        return;
+    };
+    for (name, elf_type) in [
+        ("psc-exec", if pie { ET_DYN } else { ET_EXEC }),
+        ("psc", ET_DYN),
+    ] {
+        let path = support::bin(name);
+        let header = std::fs::read(&path).unwrap();
+        assert_eq!(
+            u16::from_le_bytes([header[16], header[17]]),
+            elf_type,
+            "{name}: ELF type (2: fixed address, 3: position-independent)"
+        );
+        let out = run(std::process::Command::new(&readelf).arg("-d").arg(&path));
+        out.assert_code(0);
+        let dynamic = out.stdout();
+        let needed: Vec<&str> = dynamic
+            .lines()
+            .filter(|line| line.contains("(NEEDED)"))
+            .filter_map(|line| line.split('[').nth(1)?.strip_suffix(']'))
+            .collect();
+        assert!(needed.contains(&"libc.so.6"), "{name}: {needed:?}");
+        assert!(
+            needed
+                .iter()
+                .all(|lib| *lib == "libc.so.6" || lib.starts_with("ld-linux")),
+            "{name} loads more than libc (and the loader it runs under): {needed:?}"
+        );
+    }
+}
+
 /// Invalid references are reported before any call, all in one line.
 #[test]
 fn invalid_references_fail_before_any_call() {

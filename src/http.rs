@@ -8,10 +8,11 @@
 //! decoder a byte at a time (built for private keys), or through
 //! rustls-native-certs, which also reads the file line by line: 1.0 to
 //! 1.3 ms of each launch for Debian's bundle (144 roots, 220 KB). Here the
-//! bundle is one `read` and each certificate one SIMD base64 decode
-//! (base64-simd, already in the tree through aws-smithy-types), once per
-//! process; of those, only the ones a server's chain names are parsed into
-//! trust anchors ([`LazyRoots`]). The rest follows the SDK's client
+//! bundle is one `read`, and each certificate is decoded with SIMD base64
+//! (base64-simd, already in the tree through aws-smithy-types) only as far
+//! as its subject, once per process ([`Found`]); only those whose subject a
+//! server's chain names are decoded in whole and parsed into trust anchors
+//! ([`LazyRoots`]). The rest follows the SDK's client
 //! (aws-smithy-http-client 1.1.13, `client.rs` and
 //! `client/tls/rustls_provider.rs`): its cipher
 //! suites, TLS 1.3 and 1.2, `TCP_NODELAY`, the connect timeout around the
@@ -83,33 +84,45 @@ pub fn trust_only(certificates: Vec<CertificateDer<'static>>) {
 /// as rustls-pki-types' reader ignores them.
 #[must_use]
 pub fn pem_certificates(pem: &[u8]) -> (Vec<CertificateDer<'static>>, usize) {
+    let mut certificates = Vec::new();
+    let mut undecodable = 0;
+    let mut base64 = Vec::new();
+    for section in pem_sections(pem) {
+        match section.and_then(|body| decode_section(&pem[body], &mut base64)) {
+            Some(der) if !der.is_empty() => certificates.push(CertificateDer::from(der)),
+            _ => undecodable += 1,
+        }
+    }
+    (certificates, undecodable)
+}
+
+/// Where the base64 body of each `CERTIFICATE` section of `pem` lies (the
+/// BEGIN line's end included), in order; a last None for a section with
+/// no end marker.
+fn pem_sections(pem: &[u8]) -> impl Iterator<Item = Option<std::ops::Range<usize>>> {
     const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
     const END: &[u8] = b"-----END CERTIFICATE-----";
     let begin = memchr::memmem::Finder::new(BEGIN);
     let end = memchr::memmem::Finder::new(END);
-    let mut certificates = Vec::new();
-    let mut undecodable = 0;
-    let mut base64 = Vec::new();
-    let mut rest = pem;
-    while let Some(at) = begin.find(rest) {
-        let after = &rest[at + BEGIN.len()..];
-        // A marker counts at the start of a line only (rustls-pki-types).
-        if at > 0 && !matches!(rest[at - 1], b'\n' | b'\r') {
-            rest = after;
-            continue;
+    let mut from = Some(0);
+    std::iter::from_fn(move || {
+        loop {
+            let at = from? + begin.find(&pem[from?..])?;
+            let body = at + BEGIN.len();
+            // A marker counts at the start of a line only (rustls-pki-types).
+            if at > 0 && !matches!(pem[at - 1], b'\n' | b'\r') {
+                from = Some(body);
+                continue;
+            }
+            let Some(stop) = end.find(&pem[body..]) else {
+                // No end marker: rustls-pki-types fails the rest of the file.
+                from = None;
+                return Some(None);
+            };
+            from = Some(body + stop + END.len());
+            return Some(Some(body..body + stop));
         }
-        let Some(stop) = end.find(after) else {
-            // No end marker: rustls-pki-types fails the rest of the file.
-            undecodable += 1;
-            break;
-        };
-        match decode_section(&after[..stop], &mut base64) {
-            Some(der) if !der.is_empty() => certificates.push(CertificateDer::from(der)),
-            _ => undecodable += 1,
-        }
-        rest = &after[stop + END.len()..];
-    }
-    (certificates, undecodable)
+    })
 }
 
 /// The bytes of one PEM section's base64 `body` (the BEGIN line's end
@@ -154,11 +167,157 @@ fn native_certificates() -> Vec<CertificateDer<'static>> {
     loaded.certs
 }
 
-/// The certificates of a bundle file, or none (every handshake then fails
-/// the certificate check) with a warning when it cannot be read.
-fn file_certificates(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
-    match bundle_certificates(path) {
-        Ok((certificates, undecodable)) => {
+/// The CA certificates as found, not parsed: decoded already (`--ca-bundle`,
+/// `SSL_CERT_DIR`), or the `CERTIFICATE` sections of a bundle file, each
+/// decoded when a chain asks for it ([`LazyRoots`]).
+#[derive(Default)]
+struct Found {
+    /// The bundle file's bytes (empty when the certificates came decoded).
+    pem: Vec<u8>,
+    certificates: Vec<Certificate>,
+}
+
+/// One CA certificate as found.
+enum Certificate {
+    Der(CertificateDer<'static>),
+    /// The base64 body of one of [`Found::pem`]'s sections (the BEGIN
+    /// line's end included), and its DER from the start to the end of the
+    /// subject ([`head`]).
+    Pem {
+        body: std::ops::Range<usize>,
+        head: Vec<u8>,
+    },
+}
+
+impl Found {
+    fn decoded(certificates: Vec<CertificateDer<'static>>) -> Self {
+        Self {
+            pem: Vec::new(),
+            certificates: certificates.into_iter().map(Certificate::Der).collect(),
+        }
+    }
+
+    /// The sections of bundle file `pem` as [`pem_certificates`] finds
+    /// them, each decoded only as far as its subject; how many sections
+    /// could not be decoded (skipped).
+    fn bundle(pem: Vec<u8>) -> (Self, usize) {
+        let mut certificates = Vec::new();
+        let mut undecodable = 0;
+        let mut base64 = Vec::new();
+        for section in pem_sections(&pem) {
+            match section.and_then(|body| Some((head(&pem[body.clone()], &mut base64)?, body))) {
+                Some((head, body)) => certificates.push(Certificate::Pem { body, head }),
+                None => undecodable += 1,
+            }
+        }
+        (Self { pem, certificates }, undecodable)
+    }
+
+    /// The bytes of certificate `at` that may hold a subject: all of a
+    /// decoded one, a bundle one's head.
+    fn searched(&self, at: usize) -> &[u8] {
+        match &self.certificates[at] {
+            Certificate::Der(der) => der,
+            Certificate::Pem { head, .. } => head,
+        }
+    }
+
+    /// The whole DER of certificate `at` (None: its body does not decode).
+    fn der(&self, at: usize) -> Option<Cow<'_, [u8]>> {
+        match &self.certificates[at] {
+            Certificate::Der(der) => Some(Cow::Borrowed(der)),
+            Certificate::Pem { body, .. } => {
+                decode_section(&self.pem[body.clone()], &mut Vec::new()).map(Cow::Owned)
+            }
+        }
+    }
+}
+
+/// Base64 characters decoded first for a bundle certificate's head: 384
+/// bytes, past the subject of all but a few of Debian's roots.
+const HEAD_BASE64: usize = 512;
+
+/// The DER of a PEM section's base64 `body` from its start to the end of
+/// the certificate's subject ([`subject_end`]), decoding the first
+/// [`HEAD_BASE64`] characters only when they reach that far; all of it
+/// when the subject cannot be found. None: the body does not decode.
+fn head(body: &[u8], base64: &mut Vec<u8>) -> Option<Vec<u8>> {
+    base64.clear();
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
+        base64.extend_from_slice(body[start..end].trim_ascii());
+        start = end + 1;
+        if base64.len() >= HEAD_BASE64 {
+            base64.truncate(HEAD_BASE64);
+            if let Ok(mut der) = base64_simd::STANDARD.decode_to_vec(&*base64)
+                && let Some(end) = subject_end(&der).filter(|&end| end <= der.len())
+            {
+                der.truncate(end);
+                return Some(der);
+            }
+            break;
+        }
+    }
+    let mut der = decode_section(body, base64)?;
+    if der.is_empty() {
+        return None;
+    }
+    if let Some(end) = subject_end(&der).filter(|&end| end <= der.len()) {
+        der.truncate(end);
+    }
+    Some(der)
+}
+
+/// Where the subject of certificate `der` ends (RFC 5280, 4.1: the
+/// Certificate's tbsCertificate holds an optional `[0]` version, then
+/// serialNumber, signature, issuer, validity and subject), when `der`
+/// starts like one; it may lie beyond `der`'s end, when `der` is a prefix.
+fn subject_end(der: &[u8]) -> Option<usize> {
+    // The tag, header length and content length of the element at `at`.
+    let element = |at: usize| -> Option<(u8, usize, usize)> {
+        let tag = *der.get(at)?;
+        let first = usize::from(*der.get(at + 1)?);
+        if first < 0x80 {
+            return Some((tag, 2, first));
+        }
+        let octets = der
+            .get(at + 2..at + 2 + (first & 0x7f))
+            .filter(|o| (1..=3).contains(&o.len()))?;
+        let length = octets
+            .iter()
+            .fold(0, |length, &o| length << 8 | usize::from(o));
+        Some((tag, 2 + octets.len(), length))
+    };
+    const SEQUENCE: u8 = 0x30;
+    let (SEQUENCE, certificate, _) = element(0)? else {
+        return None;
+    };
+    let (SEQUENCE, tbs, _) = element(certificate)? else {
+        return None;
+    };
+    let mut at = certificate + tbs;
+    if der.get(at) == Some(&0xa0) {
+        let (_, header, length) = element(at)?;
+        at += header + length;
+    }
+    // serialNumber (INTEGER), signature, issuer, validity, subject.
+    for tag in [0x02, SEQUENCE, SEQUENCE, SEQUENCE, SEQUENCE] {
+        let (found, header, length) = element(at)?;
+        if found != tag {
+            return None;
+        }
+        at += header + length;
+    }
+    Some(at)
+}
+
+/// The certificates of a bundle file (none when it cannot be read: every
+/// handshake then fails the certificate check), read at once and decoded
+/// as far as their subjects.
+fn file_certificates(path: &std::path::Path) -> Found {
+    match std::fs::read(path) {
+        Ok(pem) => {
+            let (found, undecodable) = Found::bundle(pem);
             if undecodable > 0 {
                 tracing::debug!(
                     file = %path.display(),
@@ -166,7 +325,7 @@ fn file_certificates(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
                     "CA bundle sections that are not base64 skipped"
                 );
             }
-            certificates
+            found
         }
         Err(error) => {
             tracing::debug!(
@@ -174,19 +333,20 @@ fn file_certificates(path: &std::path::Path) -> Vec<CertificateDer<'static>> {
                 error = %crate::error::OsReason(&error),
                 "CA bundle file cannot be read"
             );
-            Vec::new()
+            Found::default()
         }
     }
 }
 
 /// The certificates to trust (see the module's documentation for the
-/// order), as found: decoded, not yet parsed.
-fn trusted_certificates() -> Vec<CertificateDer<'static>> {
-    let certificates = if let Some(chosen) = CHOSEN.get() {
-        chosen.clone()
+/// order), as found: not parsed, a bundle file's decoded as far as their
+/// subjects.
+fn trusted_certificates() -> Found {
+    let found = if let Some(chosen) = CHOSEN.get() {
+        Found::decoded(chosen.clone())
     } else if std::env::var_os("SSL_CERT_DIR").is_some() {
         tracing::debug!("CA certificates from SSL_CERT_DIR (and SSL_CERT_FILE if set)");
-        native_certificates()
+        Found::decoded(native_certificates())
     } else if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
         let file = std::path::PathBuf::from(file);
         tracing::debug!(file = %file.display(), "CA certificates from SSL_CERT_FILE");
@@ -195,15 +355,16 @@ fn trusted_certificates() -> Vec<CertificateDer<'static>> {
         tracing::debug!(file = %file.display(), "CA certificates from the bundle file");
         file_certificates(&file)
     } else {
-        native_certificates()
+        Found::decoded(native_certificates())
     };
-    tracing::debug!(certificates = certificates.len(), "CA certificates found");
-    ROOTS_FOUND.store(certificates.len(), std::sync::atomic::Ordering::Relaxed);
-    if certificates.is_empty() {
+    let count = found.certificates.len();
+    tracing::debug!(certificates = count, "CA certificates found");
+    ROOTS_FOUND.store(count, std::sync::atomic::Ordering::Relaxed);
+    if count == 0 {
         // Said by the failed call's one line (error.rs), not here.
         tracing::debug!("no CA certificates: every TLS handshake will fail");
     }
-    certificates
+    found
 }
 
 /// How many CA certificates were found, once they were (`usize::MAX`
@@ -226,8 +387,8 @@ pub(crate) fn no_roots() -> bool {
 /// the same public parts (`verify_server_cert_signed_by_trust_anchor`,
 /// `verify_server_name`, the provider's signature algorithms), with one
 /// difference: the trust anchors are parsed when a chain asks for them,
-/// and only those whose DER holds the issuer name of a certificate of the
-/// chain.
+/// and only those whose DER, up to the end of the subject, holds the issuer
+/// name of a certificate of the chain.
 ///
 /// Parsing a system bundle's every certificate into trust anchors (144 for
 /// Debian's) was most of the 0.8 to 1.0 ms of CPU at N=10 over HTTPS that
@@ -238,10 +399,12 @@ pub(crate) fn no_roots() -> bool {
 /// entity or one of the server's intermediates, parsed as here), with
 /// `UnknownIssuer` and before any other check or budget (rustls-webpki
 /// 0.103 `verify_cert.rs`, `build_chain_inner`), and an anchor's subject
-/// is part of its DER, so every anchor webpki could use is among the ones
-/// kept, in the bundle's order.
+/// is part of its DER before the subject's end, so every anchor webpki
+/// could use is among the ones kept, in the bundle's order. A bundle
+/// file's certificates are decoded only that far until one is a candidate
+/// ([`Found`]).
 struct LazyRoots {
-    certificates: Vec<CertificateDer<'static>>,
+    certificates: Found,
     /// Each certificate's trust anchor, parsed the first time a chain
     /// needs it (None: webpki cannot parse it, and it is skipped, as
     /// `RootCertStore::add_parsable_certificates` skips it). At most the
@@ -259,17 +422,18 @@ const MOST_SEARCHED: usize = 8;
 impl std::fmt::Debug for LazyRoots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LazyRoots")
-            .field("certificates", &self.certificates.len())
+            .field("certificates", &self.certificates.certificates.len())
             .finish_non_exhaustive()
     }
 }
 
 impl LazyRoots {
-    fn new(
-        certificates: Vec<CertificateDer<'static>>,
-        algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
-    ) -> Self {
-        let anchors = certificates.iter().map(|_| OnceLock::new()).collect();
+    fn new(certificates: Found, algorithms: rustls::crypto::WebPkiSupportedAlgorithms) -> Self {
+        let anchors = certificates
+            .certificates
+            .iter()
+            .map(|_| OnceLock::new())
+            .collect();
         Self {
             certificates,
             anchors,
@@ -290,27 +454,31 @@ impl LazyRoots {
             .as_ref()
             .filter(|parsed| parsed.len() <= MOST_SEARCHED)
             .map(|parsed| parsed.iter().map(|cert| cert.issuer()).collect());
+        let count = self.certificates.certificates.len();
+        let searched: Vec<&[u8]> = (0..count)
+            .map(|at| self.certificates.searched(at))
+            .collect();
         let mut roots = rustls::RootCertStore::empty();
-        for at in candidate_roots(&self.certificates, issuers.as_deref()) {
+        for at in candidate_roots(&searched, issuers.as_deref()) {
             if let Some(anchor) = self.anchor(at) {
                 roots.roots.push(anchor.clone());
             }
         }
         tracing::debug!(anchors = roots.roots.len(), "trust anchors for a chain");
-        if roots.roots.is_empty()
-            && (0..self.certificates.len()).all(|at| self.anchor(at).is_none())
-        {
+        if roots.roots.is_empty() && (0..count).all(|at| self.anchor(at).is_none()) {
             // As rustls' store would have held none: the error says so.
             ROOTS_FOUND.store(0, std::sync::atomic::Ordering::Relaxed);
         }
         roots
     }
 
-    /// The trust anchor of certificate `at`, parsed on first use.
+    /// The trust anchor of certificate `at`, decoded and parsed on first
+    /// use.
     fn anchor(&self, at: usize) -> Option<&TrustAnchor<'static>> {
         self.anchors[at]
             .get_or_init(|| {
-                webpki::anchor_from_trusted_cert(&self.certificates[at])
+                let der = self.certificates.der(at)?;
+                webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_ref()))
                     .ok()
                     .map(|anchor| anchor.to_owned())
             })
@@ -318,12 +486,10 @@ impl LazyRoots {
     }
 }
 
-/// The positions in `certificates` of those whose DER holds one of
-/// `issuers` (all of them without issuer names), in order.
-fn candidate_roots(
-    certificates: &[CertificateDer<'static>],
-    issuers: Option<&[&[u8]]>,
-) -> Vec<usize> {
+/// The positions in `certificates` (the bytes of each that may hold its
+/// subject) of those that hold one of `issuers` (all of them without
+/// issuer names), in order.
+fn candidate_roots(certificates: &[&[u8]], issuers: Option<&[&[u8]]>) -> Vec<usize> {
     let Some(issuers) = issuers else {
         return (0..certificates.len()).collect();
     };
@@ -332,7 +498,7 @@ fn candidate_roots(
     issuers.dedup();
     let finders: Vec<_> = issuers.iter().map(memchr::memmem::Finder::new).collect();
     (0..certificates.len())
-        .filter(|&at| finders.iter().any(|f| f.find(&certificates[at]).is_some()))
+        .filter(|&at| finders.iter().any(|f| f.find(certificates[at]).is_some()))
         .collect()
 }
 
@@ -713,29 +879,75 @@ mod tests {
         assert_eq!(undecodable, 2);
     }
 
+    /// Debian's bundle, decoded as far as the subjects, and in whole.
+    fn debian_bundle() -> (Found, Vec<CertificateDer<'static>>) {
+        let bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
+        let (whole, _) = pem_certificates(&bundle);
+        let (found, undecodable) = Found::bundle(bundle);
+        assert_eq!(undecodable, 0);
+        assert_eq!(found.certificates.len(), whole.len());
+        (found, whole)
+    }
+
+    #[test]
+    fn a_bundle_certificate_is_decoded_as_far_as_its_subject() {
+        let (found, whole) = debian_bundle();
+        let mut beyond_the_first_characters = 0;
+        for (at, der) in whole.iter().enumerate() {
+            let head = found.searched(at);
+            let end = subject_end(der).unwrap();
+            assert_eq!(head, &der[..end], "certificate {at}");
+            assert_eq!(found.der(at).unwrap().as_ref(), der.as_ref());
+            // What webpki reads as the subject lies inside the head.
+            if let Ok(anchor) = webpki::anchor_from_trusted_cert(der) {
+                let subject: &[u8] = &anchor.subject;
+                assert!(
+                    memchr::memmem::find(head, subject).is_some(),
+                    "certificate {at}"
+                );
+            }
+            beyond_the_first_characters += usize::from(end > HEAD_BASE64 / 4 * 3);
+        }
+        // Most heads come from the first characters alone.
+        assert!(
+            beyond_the_first_characters * 10 < whole.len(),
+            "{beyond_the_first_characters}"
+        );
+        // Not a certificate, cut short, or a length past what DER allows.
+        assert_eq!(subject_end(&[0x30, 0x03, 0x02, 0x01, 0x00]), None);
+        assert_eq!(subject_end(&whole[0][..3]), None);
+        assert_eq!(subject_end(&[0x30, 0x84, 1, 0, 0, 0]), None);
+        // A prefix that holds the subject's header tells where it ends.
+        let end = subject_end(&whole[0]).unwrap();
+        assert_eq!(subject_end(&whole[0][..end - 1]), Some(end));
+    }
+
     #[test]
     fn candidate_roots_are_the_certificates_holding_an_issuer_name() {
-        let bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
-        let (certificates, _) = pem_certificates(&bundle);
-        let all: Vec<usize> = (0..certificates.len()).collect();
-        assert_eq!(candidate_roots(&certificates, None), all);
-        assert_eq!(
-            candidate_roots(&certificates, Some(&[])),
-            Vec::<usize>::new()
-        );
+        let (found, whole) = debian_bundle();
+        let heads: Vec<&[u8]> = (0..whole.len()).map(|at| found.searched(at)).collect();
+        let wholes: Vec<&[u8]> = whole.iter().map(AsRef::as_ref).collect();
+        let all: Vec<usize> = (0..whole.len()).collect();
+        assert_eq!(candidate_roots(&heads, None), all);
+        assert_eq!(candidate_roots(&heads, Some(&[])), Vec::<usize>::new());
         let mut checked = 0;
-        for (at, root) in certificates.iter().enumerate() {
+        for (at, root) in whole.iter().enumerate() {
             // A self-signed root's issuer is its subject.
             let Ok(parsed) = webpki::EndEntityCert::try_from(root) else {
                 continue;
             };
-            let candidates = candidate_roots(&certificates, Some(&[parsed.issuer()]));
+            let candidates = candidate_roots(&heads, Some(&[parsed.issuer()]));
             assert!(candidates.contains(&at));
             // Its own, and a few sharing the name (cross-signed roots).
             assert!(candidates.len() <= 3, "{}", candidates.len());
+            // The same as searching the whole certificates.
+            assert_eq!(
+                candidate_roots(&wholes, Some(&[parsed.issuer()])),
+                candidates
+            );
             // The same name twice is searched once, with the same answer.
             let twice = [parsed.issuer(), parsed.issuer()];
-            assert_eq!(candidate_roots(&certificates, Some(&twice)), candidates);
+            assert_eq!(candidate_roots(&heads, Some(&twice)), candidates);
             checked += 1;
         }
         assert!(checked > 100, "{checked}");
@@ -743,11 +955,10 @@ mod tests {
 
     #[test]
     fn the_anchors_of_a_chain_are_parsed_once_and_kept_in_order() {
-        let bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
-        let (certificates, _) = pem_certificates(&bundle);
+        let (found, certificates) = debian_bundle();
         let count = certificates.len();
         let ring = rustls::crypto::ring::default_provider();
-        let roots = LazyRoots::new(certificates.clone(), ring.signature_verification_algorithms);
+        let roots = LazyRoots::new(found, ring.signature_verification_algorithms);
         let parsed = || roots.anchors.iter().filter(|a| a.get().is_some()).count();
         let root = certificates
             .iter()

@@ -54,8 +54,9 @@ free_port() {
 # ("argument unused during compilation") and links a fixed-address
 # executable; `-pie` beside it makes zig link a static PIE (rcrt1.o, which
 # rustc passes, relocates it at start), so the executable's address is
-# randomised like the glibc build's. Checked by tests/release.rs (`file`
-# says "static-pie linked").
+# randomised. Checked by tests/release.rs (`file` says "static-pie
+# linked"). (The cargo-built glibc psc-exec is linked at a fixed address:
+# build.rs.)
 zigbuild_release() {
     local target=$1
     shift

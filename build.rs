@@ -25,7 +25,12 @@ fn main() {
     println!("cargo:rustc-env=PSC_EXEC_TARGET={target}");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=PSC_EXEC_PIE");
-    if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" {
+    // A static glibc build (`-C target-feature=+crt-static`) has no loader
+    // to spare, links gcc_eh itself, and `-no-pie` beside its `-static-pie`
+    // makes a binary that crashes at start.
+    let crt_static = std::env::var("CARGO_CFG_TARGET_FEATURE")
+        .is_ok_and(|features| features.split(',').any(|f| f == "crt-static"));
+    if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" || crt_static {
         return;
     }
     let pie = std::env::var("PSC_EXEC_PIE").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -33,10 +38,20 @@ fn main() {
         // After rustc's own `-pie`: the driver takes the last of the two.
         println!("cargo:rustc-link-arg-bin=psc-exec=-no-pie");
     }
-    if let Some(dir) = libgcc_eh_dir(&target) {
-        println!("cargo:rustc-link-search=native={}", dir.display());
+    // `pow` from this crate (src/lib.rs), not libm, with GNU ld too: asked
+    // for before any archive is read, as GNU ld reads each one once, in
+    // order, and tokio's reference to it comes after this crate's rlib
+    // (lld and LTO builds find it either way).
+    println!("cargo:rustc-link-arg-bins=-Wl,-u,pow");
+    if let Some(archive) = libgcc_eh(&target) {
+        println!("cargo:rerun-if-changed={}", archive.display());
+        if let Some(dir) = archive.parent() {
+            println!("cargo:rustc-link-search=native={}", dir.display());
+        }
         // Not bundled into the rlib: named on each final link instead.
         println!("cargo:rustc-link-lib=static:-bundle=gcc_eh");
+        // For tests/launcher.rs: without it, libgcc_s stays.
+        println!("cargo:rustc-env=PSC_EXEC_GCC_EH=1");
     }
 }
 
@@ -44,11 +59,11 @@ fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("cargo sets {name} for build scripts"))
 }
 
-/// The directory of the linker's `libgcc_eh.a`: the configured linker
+/// The linker's `libgcc_eh.a`: the configured linker
 /// (Cargo passes it as `RUSTC_LINKER`), else `cc` for a native build. gcc
 /// and clang print the archive's path for `-print-file-name`, or the bare
 /// name when they have none.
-fn libgcc_eh_dir(target: &str) -> Option<PathBuf> {
+fn libgcc_eh(target: &str) -> Option<PathBuf> {
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     let linker = match std::env::var("RUSTC_LINKER") {
         Ok(linker) => linker,
@@ -60,7 +75,5 @@ fn libgcc_eh_dir(target: &str) -> Option<PathBuf> {
         .output()
         .ok()?;
     let path = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
-    (output.status.success() && path.is_absolute() && path.is_file())
-        .then(|| path.parent().map(PathBuf::from))
-        .flatten()
+    (output.status.success() && path.is_absolute() && path.is_file()).then_some(path)
 }

@@ -199,7 +199,9 @@ impl Found {
 
     /// The sections of bundle file `pem` as [`pem_certificates`] finds
     /// them, each decoded only as far as its subject; how many sections
-    /// could not be decoded (skipped).
+    /// could not be decoded (skipped). A section whose head decodes but
+    /// whose rest does not counts as found, its anchor None when a chain
+    /// asks for it ([`LazyRoots::anchor`]), as webpki-unparsable ones are.
     fn bundle(pem: Vec<u8>) -> (Self, usize) {
         let mut certificates = Vec::new();
         let mut undecodable = 0;

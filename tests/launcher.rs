@@ -341,12 +341,31 @@ fn a_glibc_build_loads_libc_alone_and_psc_exec_is_not_relocated() {
             .filter_map(|line| line.split('[').nth(1)?.strip_suffix(']'))
             .collect();
         assert!(needed.contains(&"libc.so.6"), "{name}: {needed:?}");
+        // libgcc_s stays where the linker has no libgcc_eh.a (build.rs).
+        // GNU ld (not rustc's default lld on x86_64) keeps libm in a build
+        // without LTO for references in sections it drops later; nothing
+        // is imported from it either way (below).
+        let gcc_eh = option_env!("PSC_EXEC_GCC_EH").is_some();
         assert!(
-            needed
-                .iter()
-                .all(|lib| *lib == "libc.so.6" || lib.starts_with("ld-linux")),
+            needed.iter().all(|lib| *lib == "libc.so.6"
+                || lib.starts_with("ld-linux")
+                || (!gcc_eh && lib.starts_with("libgcc_s"))
+                || (cfg!(debug_assertions) && *lib == "libm.so.6")),
             "{name} loads more than libc (and the loader it runs under): {needed:?}"
         );
+        let out = run(std::process::Command::new(&readelf)
+            .args(["--dyn-syms", "-W"])
+            .arg(&path));
+        out.assert_code(0);
+        let symbols = out.stdout();
+        let imported: Vec<&str> = symbols
+            .lines()
+            .filter(|line| line.contains(" UND "))
+            .filter_map(|line| line.split_whitespace().nth(7))
+            .map(|symbol| symbol.split('@').next().unwrap_or(symbol))
+            .collect();
+        assert!(imported.contains(&"malloc"), "{name}: {imported:?}");
+        assert!(!imported.contains(&"pow"), "{name} imports pow");
     }
 }
 

@@ -134,13 +134,30 @@ fn pem_sections(pem: &[u8]) -> impl Iterator<Item = Option<std::ops::Range<usize
 /// (blanks inside a line, no padding) goes to the forgiving decoder.
 fn decode_section(body: &[u8], base64: &mut Vec<u8>) -> Option<Vec<u8>> {
     base64.clear();
+    join_lines(body, base64, usize::MAX);
+    decode_joined(base64, body)
+}
+
+/// Appends the lines of `body`, each trimmed, to `base64` until it holds
+/// at least `at_least` characters or `body` ends; where in `body` it
+/// stopped (the start of the next line).
+fn join_lines(body: &[u8], base64: &mut Vec<u8>, at_least: usize) -> usize {
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
         base64.extend_from_slice(body[start..end].trim_ascii());
         start = end + 1;
+        if base64.len() >= at_least {
+            break;
+        }
     }
+    start.min(body.len())
+}
+
+/// The bytes of `base64`, the joined lines of `body`, as strict padded
+/// base64, else of `body` by the forgiving decoder.
+fn decode_joined(base64: &[u8], body: &[u8]) -> Option<Vec<u8>> {
     base64_simd::STANDARD
-        .decode_to_vec(&base64)
+        .decode_to_vec(base64)
         .or_else(|_| base64_simd::forgiving_decode_to_vec(body))
         .ok()
 }
@@ -244,27 +261,20 @@ const HEAD_BASE64: usize = 512;
 /// [`HEAD_BASE64`] characters only when they reach that far; all of it
 /// when the subject cannot be found. None: the body does not decode.
 fn head(body: &[u8], base64: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let subject = |der: &[u8]| subject_end(der).filter(|&end| end <= der.len());
     base64.clear();
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
-        base64.extend_from_slice(body[start..end].trim_ascii());
-        start = end + 1;
-        if base64.len() >= HEAD_BASE64 {
-            base64.truncate(HEAD_BASE64);
-            if let Ok(mut der) = base64_simd::STANDARD.decode_to_vec(&*base64)
-                && let Some(end) = subject_end(&der).filter(|&end| end <= der.len())
-            {
-                der.truncate(end);
-                return Some(der);
-            }
-            break;
-        }
+    let rest = join_lines(body, base64, HEAD_BASE64);
+    if base64.len() >= HEAD_BASE64
+        && let Ok(mut der) = base64_simd::STANDARD.decode_to_vec(&base64[..HEAD_BASE64])
+        && let Some(end) = subject(&der)
+    {
+        der.truncate(end);
+        return Some(der);
     }
-    let mut der = decode_section(body, base64)?;
-    if der.is_empty() {
-        return None;
-    }
-    if let Some(end) = subject_end(&der).filter(|&end| end <= der.len()) {
+    // The rest of the lines, after those joined already.
+    join_lines(&body[rest..], base64, usize::MAX);
+    let mut der = decode_joined(base64, body).filter(|der| !der.is_empty())?;
+    if let Some(end) = subject(&der) {
         der.truncate(end);
     }
     Some(der)

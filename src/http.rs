@@ -3,7 +3,7 @@
 //! client over hyper-rustls, rustls on *ring*, HTTP/1.1.
 //!
 //! It is the SDK's own client (aws-smithy-http-client 1.1, rustls on ring)
-//! rebuilt for one difference: the CA certificates. That client takes them
+//! rebuilt for two differences. The first is the CA certificates. That client takes them
 //! only as PEM text, decoded by rustls-pki-types' constant-time base64
 //! decoder a byte at a time (built for private keys), or through
 //! rustls-native-certs, which also reads the file line by line: 1.0 to
@@ -12,7 +12,9 @@
 //! (base64-simd, already in the tree through aws-smithy-types) only as far
 //! as its subject, once per process ([`Found`]); only those whose subject a
 //! server's chain names are decoded in whole and parsed into trust anchors
-//! ([`LazyRoots`]). The rest follows the SDK's client
+//! ([`LazyRoots`]). The second: a certificate signature found valid is not
+//! checked again by the other handshakes of the process ([`Remembered`]),
+//! everything else about the chain is. The rest follows the SDK's client
 //! (aws-smithy-http-client 1.1.13, `client.rs` and
 //! `client/tls/rustls_provider.rs`): its cipher
 //! suites, TLS 1.3 and 1.2, `TCP_NODELAY`, the connect timeout around the
@@ -60,7 +62,7 @@ use hyper_util::client::legacy::connect::{
     CaptureConnection, HttpConnector as TcpConnector, HttpInfo, capture_connection,
 };
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use rustls::pki_types::{CertificateDer, TrustAnchor};
+use rustls::pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor};
 
 /// The certificates of `--ca-bundle`: when set, the only trust.
 static CHOSEN: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
@@ -397,8 +399,9 @@ pub(crate) fn no_roots() -> bool {
 /// The server certificate check: rustls' `WebPkiServerVerifier` (no
 /// revocation lists, as configured by `with_root_certificates`), made of
 /// the same public parts (`verify_server_cert_signed_by_trust_anchor`,
-/// `verify_server_name`, the provider's signature algorithms), with one
-/// difference: the trust anchors are parsed when a chain asks for them,
+/// `verify_server_name`, the provider's signature algorithms, each
+/// [`Remembered`] for the chain's signatures), with one more difference:
+/// the trust anchors are parsed when a chain asks for them,
 /// and only those whose DER, up to the end of the subject, holds the issuer
 /// name of a certificate of the chain.
 ///
@@ -424,6 +427,11 @@ struct LazyRoots {
     /// process lives (`--watch`).
     anchors: Vec<OnceLock<Option<TrustAnchor<'static>>>>,
     algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+    /// `algorithms.all`, each remembering the certificate signatures it
+    /// found valid ([`Remembered`]): for the chains only.
+    remembered: &'static [Remembered],
+    /// The same, as webpki takes them.
+    chain_algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
 }
 
 /// Above this many certificates in a chain, every certificate of the
@@ -435,6 +443,14 @@ impl std::fmt::Debug for LazyRoots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LazyRoots")
             .field("certificates", &self.certificates.certificates.len())
+            .field(
+                "remembered",
+                &self
+                    .remembered
+                    .iter()
+                    .map(|r| r.valid().len())
+                    .sum::<usize>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -446,10 +462,24 @@ impl LazyRoots {
             .iter()
             .map(|_| OnceLock::new())
             .collect();
+        // Built once per process (the TLS configuration is): leaked.
+        let remembered: &'static [Remembered] = Vec::leak(
+            algorithms
+                .all
+                .iter()
+                .map(|&inner| Remembered::new(inner))
+                .collect(),
+        );
+        let chain_algorithms = remembered
+            .iter()
+            .map(|algorithm| algorithm as &'static dyn SignatureVerificationAlgorithm)
+            .collect();
         Self {
             certificates,
             anchors,
             algorithms,
+            remembered,
+            chain_algorithms: Vec::leak(chain_algorithms),
         }
     }
 
@@ -498,6 +528,99 @@ impl LazyRoots {
     }
 }
 
+/// How many valid signatures each [`Remembered`] algorithm keeps: a
+/// chain has two or three, and a process talks to a few endpoints (SSM,
+/// KMS, STS, SSO).
+const REMEMBERED: usize = 16;
+
+/// A signature algorithm that remembers the signatures it found valid and
+/// answers the same question again without the arithmetic.
+///
+/// The calls of one launch run at once, each on its own connection with
+/// its own handshake, and every server presents the same chain: without
+/// this, each handshake checks the same certificate signatures again (two
+/// RSA verifications per extra call in `bench/https.rs`'s model). Whether
+/// a signature is valid depends on the algorithm, the public key, the
+/// signed bytes and the signature alone (rustls-pki-types 1.16,
+/// `SignatureVerificationAlgorithm::verify_signature`: `Ok` "only if
+/// `signature` is a valid signature on `message`"), so an answer is reused
+/// only for the same four, compared byte for byte. Everything else webpki
+/// checks (validity dates, name constraints, key usage, the path to an
+/// anchor) and the server's name are checked on every handshake as before,
+/// and so is the handshake's own signature (`verify_tls13_signature`, over
+/// a transcript that never repeats; not through this). A rejected
+/// signature is not remembered: it is checked again each time it is
+/// presented. Only public data is kept.
+#[derive(Debug)]
+struct Remembered {
+    inner: &'static dyn SignatureVerificationAlgorithm,
+    /// The last [`REMEMBERED`] valid signatures, oldest first.
+    valid: Mutex<Vec<Signed>>,
+}
+
+/// One valid signature: the public key, the signed bytes, the signature.
+#[derive(Debug)]
+struct Signed {
+    public_key: Box<[u8]>,
+    message: Box<[u8]>,
+    signature: Box<[u8]>,
+}
+
+impl Remembered {
+    fn new(inner: &'static dyn SignatureVerificationAlgorithm) -> Self {
+        Self {
+            inner,
+            valid: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn valid(&self) -> std::sync::MutexGuard<'_, Vec<Signed>> {
+        self.valid.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl SignatureVerificationAlgorithm for Remembered {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), rustls::pki_types::InvalidSignature> {
+        let known = self.valid().iter().any(|signed| {
+            *signed.signature == *signature
+                && *signed.public_key == *public_key
+                && *signed.message == *message
+        });
+        if known {
+            return Ok(());
+        }
+        self.inner
+            .verify_signature(public_key, message, signature)?;
+        let mut valid = self.valid();
+        if valid.len() == REMEMBERED {
+            valid.remove(0);
+        }
+        valid.push(Signed {
+            public_key: public_key.into(),
+            message: message.into(),
+            signature: signature.into(),
+        });
+        Ok(())
+    }
+
+    fn public_key_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+        self.inner.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+        self.inner.signature_alg_id()
+    }
+
+    fn fips(&self) -> bool {
+        self.inner.fips()
+    }
+}
+
 /// The positions in `certificates` (the bytes of each that may hold its
 /// subject) of those that hold one of `issuers` (all of them without
 /// issuer names), in order.
@@ -531,7 +654,7 @@ impl rustls::client::danger::ServerCertVerifier for LazyRoots {
             &roots,
             intermediates,
             now,
-            self.algorithms.all,
+            self.chain_algorithms,
         )?;
         rustls::client::verify_server_name(&cert, server_name)?;
         Ok(rustls::client::danger::ServerCertVerified::assertion())
@@ -992,5 +1115,172 @@ mod tests {
         assert_eq!(parsed(), count);
         let long = vec![root; MOST_SEARCHED + 1];
         assert_eq!(roots.for_chain(&long).roots, whole.roots);
+    }
+
+    /// A signature algorithm that counts its calls and finds valid exactly
+    /// the signatures equal to `b"good"`.
+    #[derive(Debug)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl SignatureVerificationAlgorithm for Counting {
+        fn verify_signature(
+            &self,
+            _public_key: &[u8],
+            _message: &[u8],
+            signature: &[u8],
+        ) -> Result<(), rustls::pki_types::InvalidSignature> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if signature == b"good" {
+                Ok(())
+            } else {
+                Err(rustls::pki_types::InvalidSignature)
+            }
+        }
+
+        fn public_key_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+            rustls::pki_types::alg_id::ECDSA_P256
+        }
+
+        fn signature_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+            rustls::pki_types::alg_id::ECDSA_SHA256
+        }
+
+        fn fips(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_valid_signature_is_checked_once_and_a_rejected_one_every_time() {
+        let inner: &'static Counting =
+            Box::leak(Box::new(Counting(std::sync::atomic::AtomicUsize::new(0))));
+        let calls = || inner.0.load(std::sync::atomic::Ordering::Relaxed);
+        let remembered = Remembered::new(inner);
+        assert_eq!(remembered.public_key_alg_id(), inner.public_key_alg_id());
+        assert_eq!(remembered.signature_alg_id(), inner.signature_alg_id());
+        assert!(remembered.fips());
+        assert!(remembered.verify_signature(b"key", b"tbs", b"good").is_ok());
+        assert!(remembered.verify_signature(b"key", b"tbs", b"good").is_ok());
+        assert_eq!(calls(), 1);
+        // Another key, other signed bytes: checked.
+        assert!(remembered.verify_signature(b"kez", b"tbs", b"good").is_ok());
+        assert!(remembered.verify_signature(b"key", b"tbt", b"good").is_ok());
+        assert_eq!(calls(), 3);
+        // A rejected signature, even beside a remembered one: every time.
+        for _ in 0..2 {
+            assert!(remembered.verify_signature(b"key", b"tbs", b"bad").is_err());
+        }
+        assert_eq!(calls(), 5);
+        assert_eq!(remembered.valid().len(), 3);
+        // The oldest goes first once REMEMBERED are kept.
+        for at in 0..REMEMBERED {
+            let message = format!("tbs {at}");
+            assert!(
+                remembered
+                    .verify_signature(b"key", message.as_bytes(), b"good")
+                    .is_ok()
+            );
+        }
+        assert_eq!(calls(), 5 + REMEMBERED);
+        assert_eq!(remembered.valid().len(), REMEMBERED);
+        assert!(remembered.verify_signature(b"key", b"tbs", b"good").is_ok());
+        assert_eq!(calls(), 6 + REMEMBERED);
+        let last = format!("tbs {}", REMEMBERED - 1);
+        assert!(
+            remembered
+                .verify_signature(b"key", last.as_bytes(), b"good")
+                .is_ok()
+        );
+        assert_eq!(calls(), 6 + REMEMBERED);
+    }
+
+    /// A root and a leaf for `localhost` signed by it (RSA 2048, by
+    /// `openssl`), valid for a day from now: (root PEM file, leaf DER).
+    fn signed_leaf(dir: &std::path::Path) -> (std::path::PathBuf, CertificateDer<'static>) {
+        use rustls::pki_types::pem::PemObject;
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n\
+             subjectAltName=DNS:localhost\n",
+        )
+        .unwrap();
+        #[rustfmt::skip]
+        let steps: [&[&str]; 3] = [
+            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.key", "-out", "root.pem",
+              "-days", "1", "-subj", "/CN=psc-exec test root",
+              "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
+            &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr",
+              "-subj", "/CN=localhost"],
+            &["x509", "-req", "-in", "leaf.csr", "-CA", "root.pem", "-CAkey", "root.key",
+              "-set_serial", "2", "-days", "1", "-extfile", "leaf.ext", "-out", "leaf.pem"],
+        ];
+        for step in steps {
+            let output = std::process::Command::new("openssl")
+                .args(step)
+                .current_dir(dir)
+                .output()
+                .expect("openssl (the tests make certificates with it)");
+            assert!(output.status.success(), "openssl {step:?}");
+        }
+        let leaf = CertificateDer::from_pem_file(dir.join("leaf.pem")).unwrap();
+        (dir.join("root.pem"), leaf)
+    }
+
+    #[test]
+    fn a_chain_checked_again_is_checked_in_full_but_for_its_remembered_signature() {
+        use rustls::client::danger::ServerCertVerifier;
+        let dir = tempfile::tempdir().unwrap();
+        let (root, leaf) = signed_leaf(dir.path());
+        let ring = rustls::crypto::ring::default_provider();
+        let roots = LazyRoots::new(
+            file_certificates(&root),
+            ring.signature_verification_algorithms,
+        );
+        // Signatures remembered, all algorithms together.
+        let remembered = || -> usize { roots.remembered.iter().map(|r| r.valid().len()).sum() };
+        assert_eq!(remembered(), 0);
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let now = rustls::pki_types::UnixTime::now();
+        // Checked once: the second time finds it (a second check would
+        // have kept it twice).
+        for _ in 0..2 {
+            roots
+                .verify_server_cert(&leaf, &[], &name, &[], now)
+                .expect("a valid chain");
+            assert_eq!(remembered(), 1);
+        }
+        // The same signature, checked by webpki again with another name or
+        // out of its validity: refused as webpki refuses it.
+        let other = rustls::pki_types::ServerName::try_from("example.com").unwrap();
+        assert!(matches!(
+            roots.verify_server_cert(&leaf, &[], &other, &[], now),
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                    | rustls::CertificateError::NotValidForNameContext { .. }
+            ))
+        ));
+        let later = rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(
+            now.as_secs() + 3 * 86_400,
+        ));
+        assert!(matches!(
+            roots.verify_server_cert(&leaf, &[], &name, &[], later),
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. }
+            ))
+        ));
+        // Its signature altered (the last byte of the DER is the
+        // signature's): refused, though the valid one is remembered.
+        let mut altered = leaf.to_vec();
+        *altered.last_mut().unwrap() ^= 1;
+        let altered = CertificateDer::from(altered);
+        for _ in 0..2 {
+            assert!(matches!(
+                roots.verify_server_cert(&altered, &[], &name, &[], now),
+                Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::BadSignature
+                ))
+            ));
+        }
+        assert_eq!(remembered(), 1);
     }
 }

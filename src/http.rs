@@ -13,8 +13,8 @@
 //! as its subject, once per process ([`Found`]); only those whose subject a
 //! server's chain names are decoded in whole and parsed into trust anchors
 //! ([`LazyRoots`]). The second: a certificate signature found valid is not
-//! checked again by the other handshakes of the process ([`Remembered`]),
-//! everything else about the chain is. The rest follows the SDK's client
+//! checked again by the handshakes of the process that come to it later
+//! ([`Remembered`]); everything else about the chain is. The rest follows the SDK's client
 //! (aws-smithy-http-client 1.1.13, `client.rs` and
 //! `client/tls/rustls_provider.rs`): its cipher
 //! suites, TLS 1.3 and 1.2, `TCP_NODELAY`, the connect timeout around the
@@ -550,7 +550,9 @@ const REMEMBERED: usize = 16;
 /// and so is the handshake's own signature (`verify_tls13_signature`, over
 /// a transcript that never repeats; not through this). A rejected
 /// signature is not remembered: it is checked again each time it is
-/// presented. Only public data is kept.
+/// presented. Handshakes that come to the same signature at the same
+/// moment each check it (the arithmetic is not done under the lock), and
+/// it is kept once. Only public data is kept.
 #[derive(Debug)]
 struct Remembered {
     inner: &'static dyn SignatureVerificationAlgorithm,
@@ -586,25 +588,29 @@ impl SignatureVerificationAlgorithm for Remembered {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), rustls::pki_types::InvalidSignature> {
-        let known = self.valid().iter().any(|signed| {
+        let same = |signed: &Signed| {
             *signed.signature == *signature
                 && *signed.public_key == *public_key
                 && *signed.message == *message
-        });
-        if known {
+        };
+        if self.valid().iter().any(same) {
             return Ok(());
         }
+        // Not under the lock: handshakes that check the same signature at
+        // the same time each do the arithmetic, and it is kept once.
         self.inner
             .verify_signature(public_key, message, signature)?;
         let mut valid = self.valid();
-        if valid.len() == REMEMBERED {
-            valid.remove(0);
+        if !valid.iter().any(same) {
+            if valid.len() == REMEMBERED {
+                valid.remove(0);
+            }
+            valid.push(Signed {
+                public_key: public_key.into(),
+                message: message.into(),
+                signature: signature.into(),
+            });
         }
-        valid.push(Signed {
-            public_key: public_key.into(),
-            message: message.into(),
-            signature: signature.into(),
-        });
         Ok(())
     }
 
@@ -618,6 +624,10 @@ impl SignatureVerificationAlgorithm for Remembered {
 
     fn fips(&self) -> bool {
         self.inner.fips()
+    }
+
+    fn fips_status(&self) -> rustls::pki_types::FipsStatus {
+        self.inner.fips_status()
     }
 }
 
@@ -1194,60 +1204,89 @@ mod tests {
         assert_eq!(calls(), 6 + REMEMBERED);
     }
 
-    /// A root and a leaf for `localhost` signed by it (RSA 2048, by
-    /// `openssl`), valid for a day from now: (root PEM file, leaf DER).
-    fn signed_leaf(dir: &std::path::Path) -> (std::path::PathBuf, CertificateDer<'static>) {
-        use rustls::pki_types::pem::PemObject;
-        std::fs::write(
-            dir.join("leaf.ext"),
-            "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n\
-             subjectAltName=DNS:localhost\n",
-        )
-        .unwrap();
-        #[rustfmt::skip]
-        let steps: [&[&str]; 3] = [
-            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.key", "-out", "root.pem",
-              "-days", "1", "-subj", "/CN=psc-exec test root",
-              "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
-            &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr",
-              "-subj", "/CN=localhost"],
-            &["x509", "-req", "-in", "leaf.csr", "-CA", "root.pem", "-CAkey", "root.key",
-              "-set_serial", "2", "-days", "1", "-extfile", "leaf.ext", "-out", "leaf.pem"],
-        ];
-        for step in steps {
-            let output = std::process::Command::new("openssl")
-                .args(step)
-                .current_dir(dir)
-                .output()
-                .expect("openssl (the tests make certificates with it)");
-            assert!(output.status.success(), "openssl {step:?}");
+    #[test]
+    fn each_algorithm_remembers_its_own_signatures() {
+        let first: &'static Counting =
+            Box::leak(Box::new(Counting(std::sync::atomic::AtomicUsize::new(0))));
+        let second: &'static Counting =
+            Box::leak(Box::new(Counting(std::sync::atomic::AtomicUsize::new(0))));
+        let (a, b) = (Remembered::new(first), Remembered::new(second));
+        for _ in 0..2 {
+            assert!(a.verify_signature(b"key", b"tbs", b"good").is_ok());
+            assert!(b.verify_signature(b"key", b"tbs", b"good").is_ok());
         }
-        let leaf = CertificateDer::from_pem_file(dir.join("leaf.pem")).unwrap();
-        (dir.join("root.pem"), leaf)
+        assert_eq!(first.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(second.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    /// One of ring's algorithms, counting the signatures it checks.
+    #[derive(Debug)]
+    struct Counted {
+        inner: &'static dyn SignatureVerificationAlgorithm,
+        checked: &'static std::sync::atomic::AtomicUsize,
+    }
+
+    impl SignatureVerificationAlgorithm for Counted {
+        fn verify_signature(
+            &self,
+            public_key: &[u8],
+            message: &[u8],
+            signature: &[u8],
+        ) -> Result<(), rustls::pki_types::InvalidSignature> {
+            self.checked
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.verify_signature(public_key, message, signature)
+        }
+
+        fn public_key_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+            self.inner.public_key_alg_id()
+        }
+
+        fn signature_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+            self.inner.signature_alg_id()
+        }
     }
 
     #[test]
     fn a_chain_checked_again_is_checked_in_full_but_for_its_remembered_signature() {
         use rustls::client::danger::ServerCertVerifier;
-        let dir = tempfile::tempdir().unwrap();
-        let (root, leaf) = signed_leaf(dir.path());
-        let ring = rustls::crypto::ring::default_provider();
-        let roots = LazyRoots::new(
-            file_certificates(&root),
-            ring.signature_verification_algorithms,
-        );
-        // Signatures remembered, all algorithms together.
-        let remembered = || -> usize { roots.remembered.iter().map(|r| r.valid().len()).sum() };
-        assert_eq!(remembered(), 0);
+        use rustls::pki_types::pem::PemObject;
+        // tests/fixtures/tls: a root and a leaf for `localhost` signed by it
+        // (RSA 2048, SHA-256), valid from 2026-12-01 to 2126-11-07, made by
+        // `openssl req -x509 ... -days 36500` and `openssl x509 -req ...`.
+        let leaf = CertificateDer::from_pem_slice(include_bytes!("../tests/fixtures/tls/leaf.pem"))
+            .unwrap();
+        let (root, undecodable) =
+            Found::bundle(include_bytes!("../tests/fixtures/tls/root.pem").to_vec());
+        assert_eq!((root.certificates.len(), undecodable), (1, 0));
+        let checked: &'static std::sync::atomic::AtomicUsize =
+            Box::leak(Box::new(std::sync::atomic::AtomicUsize::new(0)));
+        let checks = || checked.load(std::sync::atomic::Ordering::Relaxed);
+        let ring = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        let all: Vec<&'static dyn SignatureVerificationAlgorithm> = ring
+            .all
+            .iter()
+            .map(|&inner| {
+                let counted: &'static Counted = Box::leak(Box::new(Counted { inner, checked }));
+                counted as &'static dyn SignatureVerificationAlgorithm
+            })
+            .collect();
+        let algorithms = rustls::crypto::WebPkiSupportedAlgorithms {
+            all: Vec::leak(all),
+            mapping: ring.mapping,
+        };
+        let roots = LazyRoots::new(root, algorithms);
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-        let now = rustls::pki_types::UnixTime::now();
-        // Checked once: the second time finds it (a second check would
-        // have kept it twice).
-        for _ in 0..2 {
+        // 2027-01-01 and 2127-01-01.
+        let now = rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(1_798_761_600));
+        let later =
+            rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(4_954_435_200));
+        // The leaf's one signature is checked the first time only.
+        for _ in 0..3 {
             roots
                 .verify_server_cert(&leaf, &[], &name, &[], now)
                 .expect("a valid chain");
-            assert_eq!(remembered(), 1);
+            assert_eq!(checks(), 1);
         }
         // The same signature, checked by webpki again with another name or
         // out of its validity: refused as webpki refuses it.
@@ -1259,28 +1298,33 @@ mod tests {
                     | rustls::CertificateError::NotValidForNameContext { .. }
             ))
         ));
-        let later = rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(
-            now.as_secs() + 3 * 86_400,
-        ));
         assert!(matches!(
             roots.verify_server_cert(&leaf, &[], &name, &[], later),
             Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. }
             ))
         ));
+        assert_eq!(checks(), 1);
         // Its signature altered (the last byte of the DER is the
-        // signature's): refused, though the valid one is remembered.
-        let mut altered = leaf.to_vec();
-        *altered.last_mut().unwrap() ^= 1;
-        let altered = CertificateDer::from(altered);
-        for _ in 0..2 {
-            assert!(matches!(
-                roots.verify_server_cert(&altered, &[], &name, &[], now),
-                Err(rustls::Error::InvalidCertificate(
-                    rustls::CertificateError::BadSignature
-                ))
-            ));
+        // signature's), or the signed bytes (the subject's `localhost`,
+        // the first one, becomes `localhosu`): refused every time, though
+        // the valid signature is remembered.
+        let mut signature_altered = leaf.to_vec();
+        *signature_altered.last_mut().unwrap() ^= 1;
+        let mut body_altered = leaf.to_vec();
+        let at = memchr::memmem::find(&body_altered, b"localhost").unwrap() + 8;
+        body_altered[at] = b'u';
+        for altered in [signature_altered, body_altered] {
+            let altered = CertificateDer::from(altered);
+            for _ in 0..2 {
+                assert!(matches!(
+                    roots.verify_server_cert(&altered, &[], &name, &[], now),
+                    Err(rustls::Error::InvalidCertificate(
+                        rustls::CertificateError::BadSignature
+                    ))
+                ));
+            }
         }
-        assert_eq!(remembered(), 1);
+        assert_eq!(checks(), 5);
     }
 }

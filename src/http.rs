@@ -1251,13 +1251,11 @@ mod tests {
     fn a_chain_checked_again_is_checked_in_full_but_for_its_remembered_signature() {
         use rustls::client::danger::ServerCertVerifier;
         use rustls::pki_types::pem::PemObject;
-        // tests/fixtures/tls: a root and a leaf for `localhost` signed by it
+        // src/testdata/tls: a root and a leaf for `localhost` signed by it
         // (RSA 2048, SHA-256), valid from 2026-12-01 to 2126-11-07, made by
         // `openssl req -x509 ... -days 36500` and `openssl x509 -req ...`.
-        let leaf = CertificateDer::from_pem_slice(include_bytes!("../tests/fixtures/tls/leaf.pem"))
-            .unwrap();
-        let (root, undecodable) =
-            Found::bundle(include_bytes!("../tests/fixtures/tls/root.pem").to_vec());
+        let leaf = CertificateDer::from_pem_slice(include_bytes!("testdata/tls/leaf.pem")).unwrap();
+        let (root, undecodable) = Found::bundle(include_bytes!("testdata/tls/root.pem").to_vec());
         assert_eq!((root.certificates.len(), undecodable), (1, 0));
         let checked: &'static std::sync::atomic::AtomicUsize =
             Box::leak(Box::new(std::sync::atomic::AtomicUsize::new(0)));

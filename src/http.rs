@@ -3,8 +3,8 @@
 //! client over hyper-rustls, rustls on *ring*, HTTP/1.1.
 //!
 //! It is the SDK's own client (aws-smithy-http-client 1.1, rustls on ring)
-//! rebuilt for two differences. The first is the CA certificates. That client takes them
-//! only as PEM text, decoded by rustls-pki-types' constant-time base64
+//! rebuilt for two differences. The first is the CA certificates. That
+//! client takes them only as PEM text, decoded by rustls-pki-types' constant-time base64
 //! decoder a byte at a time (built for private keys), or through
 //! rustls-native-certs, which also reads the file line by line: 1.0 to
 //! 1.3 ms of each launch for Debian's bundle (144 roots, 220 KB). Here the
@@ -14,8 +14,8 @@
 //! server's chain names are decoded in whole and parsed into trust anchors
 //! ([`LazyRoots`]). The second: a certificate signature found valid is not
 //! checked again by the handshakes of the process that come to it later
-//! ([`Remembered`]); everything else about the chain is. The rest follows the SDK's client
-//! (aws-smithy-http-client 1.1.13, `client.rs` and
+//! ([`Remembered`]); everything else about the chain is. The rest follows
+//! the SDK's client (aws-smithy-http-client 1.1.13, `client.rs` and
 //! `client/tls/rustls_provider.rs`): its cipher
 //! suites, TLS 1.3 and 1.2, `TCP_NODELAY`, the connect timeout around the
 //! TCP and TLS handshakes, the read timeout around the wait for the
@@ -429,8 +429,6 @@ struct LazyRoots {
     algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
     /// `algorithms.all`, each remembering the certificate signatures it
     /// found valid ([`Remembered`]): for the chains only.
-    remembered: &'static [Remembered],
-    /// The same, as webpki takes them.
     chain_algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
 }
 
@@ -443,14 +441,6 @@ impl std::fmt::Debug for LazyRoots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LazyRoots")
             .field("certificates", &self.certificates.certificates.len())
-            .field(
-                "remembered",
-                &self
-                    .remembered
-                    .iter()
-                    .map(|r| r.valid().len())
-                    .sum::<usize>(),
-            )
             .finish_non_exhaustive()
     }
 }
@@ -478,7 +468,6 @@ impl LazyRoots {
             certificates,
             anchors,
             algorithms,
-            remembered,
             chain_algorithms: Vec::leak(chain_algorithms),
         }
     }
@@ -1127,19 +1116,18 @@ mod tests {
         assert_eq!(roots.for_chain(&long).roots, whole.roots);
     }
 
-    /// A signature algorithm that counts its calls and finds valid exactly
-    /// the signatures equal to `b"good"`.
+    /// A signature algorithm that finds valid exactly the signatures equal
+    /// to `b"good"`.
     #[derive(Debug)]
-    struct Counting(std::sync::atomic::AtomicUsize);
+    struct Good;
 
-    impl SignatureVerificationAlgorithm for Counting {
+    impl SignatureVerificationAlgorithm for Good {
         fn verify_signature(
             &self,
             _public_key: &[u8],
             _message: &[u8],
             signature: &[u8],
         ) -> Result<(), rustls::pki_types::InvalidSignature> {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if signature == b"good" {
                 Ok(())
             } else {
@@ -1160,11 +1148,61 @@ mod tests {
         }
     }
 
+    /// `inner`, counting the signatures it checks in `checked`.
+    #[derive(Debug)]
+    struct Counted {
+        inner: &'static dyn SignatureVerificationAlgorithm,
+        checked: &'static std::sync::atomic::AtomicUsize,
+    }
+
+    impl Counted {
+        /// `inner` counted in `checked`, for as long as the test process
+        /// lives (as [`Remembered`] and rustls take algorithms).
+        fn leaked(
+            inner: &'static dyn SignatureVerificationAlgorithm,
+            checked: &'static std::sync::atomic::AtomicUsize,
+        ) -> &'static Self {
+            Box::leak(Box::new(Self { inner, checked }))
+        }
+
+        /// A new counter at 0, and a reader of it.
+        fn counter() -> (&'static std::sync::atomic::AtomicUsize, impl Fn() -> usize) {
+            let checked: &'static _ = Box::leak(Box::new(std::sync::atomic::AtomicUsize::new(0)));
+            (checked, || {
+                checked.load(std::sync::atomic::Ordering::Relaxed)
+            })
+        }
+    }
+
+    impl SignatureVerificationAlgorithm for Counted {
+        fn verify_signature(
+            &self,
+            public_key: &[u8],
+            message: &[u8],
+            signature: &[u8],
+        ) -> Result<(), rustls::pki_types::InvalidSignature> {
+            self.checked
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.verify_signature(public_key, message, signature)
+        }
+
+        fn public_key_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+            self.inner.public_key_alg_id()
+        }
+
+        fn signature_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
+            self.inner.signature_alg_id()
+        }
+
+        fn fips(&self) -> bool {
+            self.inner.fips()
+        }
+    }
+
     #[test]
     fn a_valid_signature_is_checked_once_and_a_rejected_one_every_time() {
-        let inner: &'static Counting =
-            Box::leak(Box::new(Counting(std::sync::atomic::AtomicUsize::new(0))));
-        let calls = || inner.0.load(std::sync::atomic::Ordering::Relaxed);
+        let (checked, calls) = Counted::counter();
+        let inner = Counted::leaked(&Good, checked);
         let remembered = Remembered::new(inner);
         assert_eq!(remembered.public_key_alg_id(), inner.public_key_alg_id());
         assert_eq!(remembered.signature_alg_id(), inner.signature_alg_id());
@@ -1206,45 +1244,15 @@ mod tests {
 
     #[test]
     fn each_algorithm_remembers_its_own_signatures() {
-        let first: &'static Counting =
-            Box::leak(Box::new(Counting(std::sync::atomic::AtomicUsize::new(0))));
-        let second: &'static Counting =
-            Box::leak(Box::new(Counting(std::sync::atomic::AtomicUsize::new(0))));
-        let (a, b) = (Remembered::new(first), Remembered::new(second));
+        let (first, first_calls) = Counted::counter();
+        let (second, second_calls) = Counted::counter();
+        let a = Remembered::new(Counted::leaked(&Good, first));
+        let b = Remembered::new(Counted::leaked(&Good, second));
         for _ in 0..2 {
             assert!(a.verify_signature(b"key", b"tbs", b"good").is_ok());
             assert!(b.verify_signature(b"key", b"tbs", b"good").is_ok());
         }
-        assert_eq!(first.0.load(std::sync::atomic::Ordering::Relaxed), 1);
-        assert_eq!(second.0.load(std::sync::atomic::Ordering::Relaxed), 1);
-    }
-
-    /// One of ring's algorithms, counting the signatures it checks.
-    #[derive(Debug)]
-    struct Counted {
-        inner: &'static dyn SignatureVerificationAlgorithm,
-        checked: &'static std::sync::atomic::AtomicUsize,
-    }
-
-    impl SignatureVerificationAlgorithm for Counted {
-        fn verify_signature(
-            &self,
-            public_key: &[u8],
-            message: &[u8],
-            signature: &[u8],
-        ) -> Result<(), rustls::pki_types::InvalidSignature> {
-            self.checked
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.inner.verify_signature(public_key, message, signature)
-        }
-
-        fn public_key_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
-            self.inner.public_key_alg_id()
-        }
-
-        fn signature_alg_id(&self) -> rustls::pki_types::AlgorithmIdentifier {
-            self.inner.signature_alg_id()
-        }
+        assert_eq!((first_calls(), second_calls()), (1, 1));
     }
 
     #[test]
@@ -1257,16 +1265,13 @@ mod tests {
         let leaf = CertificateDer::from_pem_slice(include_bytes!("testdata/tls/leaf.pem")).unwrap();
         let (root, undecodable) = Found::bundle(include_bytes!("testdata/tls/root.pem").to_vec());
         assert_eq!((root.certificates.len(), undecodable), (1, 0));
-        let checked: &'static std::sync::atomic::AtomicUsize =
-            Box::leak(Box::new(std::sync::atomic::AtomicUsize::new(0)));
-        let checks = || checked.load(std::sync::atomic::Ordering::Relaxed);
+        let (checked, checks) = Counted::counter();
         let ring = rustls::crypto::ring::default_provider().signature_verification_algorithms;
         let all: Vec<&'static dyn SignatureVerificationAlgorithm> = ring
             .all
             .iter()
             .map(|&inner| {
-                let counted: &'static Counted = Box::leak(Box::new(Counted { inner, checked }));
-                counted as &'static dyn SignatureVerificationAlgorithm
+                Counted::leaked(inner, checked) as &'static dyn SignatureVerificationAlgorithm
             })
             .collect();
         let algorithms = rustls::crypto::WebPkiSupportedAlgorithms {
